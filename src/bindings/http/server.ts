@@ -1,0 +1,224 @@
+/**
+ * HTTP binding (TS-0009): a plain node:http handler (no framework on the hot path) that maps each HTTP request
+ * to one RequestPrimitive, hands it to the dispatcher, and maps the ResponsePrimitive back. It knows nothing of
+ * resource types. Malformed requests get a oneM2M error response; nothing here may throw past the handler.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Dispatcher } from '../../dispatch/dispatcher.js';
+import { httpStatusOf } from '../../primitive/mapping.js';
+import { Operation, type RequestPrimitive, type ResponsePrimitive } from '../../primitive/primitive.js';
+import { CseError, RSC, badRequest } from '../../primitive/status.js';
+import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
+import type { ProtocolBinding } from '../binding.js';
+import { applyQuery } from './query.js';
+
+export interface HttpBindingOptions {
+  port: number;
+  host: string;
+  maxRequestBytes: number;
+}
+
+const METHOD_OP: Record<string, Operation> = {
+  GET: Operation.Retrieve,
+  PUT: Operation.Update,
+  DELETE: Operation.Delete,
+};
+
+export class HttpBinding implements ProtocolBinding {
+  readonly name = 'http';
+  private readonly server: Server;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly serializations: Serializations,
+    private readonly opts: HttpBindingOptions,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    this.server.on('clientError', (err, socket) => {
+      // unparsable HTTP: answer 400 if the socket is still writable, never crash
+      this.log.debug({ err }, 'HTTP client error');
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 \r\nX-M2M-RSC: 4000\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  port(): number {
+    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse) {
+    const rqi = header(req, 'x-m2m-ri');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.opts.maxRequestBytes) tooLarge = true;
+    req.on('data', (c: Buffer) => {
+      if (tooLarge) return;
+      size += c.length;
+      if (size > this.opts.maxRequestBytes) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('error', (err) => this.log.debug({ err }, 'HTTP request stream error'));
+    req.on('end', () => {
+      const accept = this.serializations.negotiate(header(req, 'accept'), jsonCodec);
+      if (tooLarge) {
+        const e = badRequest(`the request body exceeds ${this.opts.maxRequestBytes} bytes`);
+        return this.reply(
+          res,
+          errorResponse(e, rqi),
+          accept ?? jsonCodec,
+          req.headers['x-m2m-rvi'] as string | undefined,
+          true,
+        );
+      }
+      let primitive: RequestPrimitive;
+      try {
+        if (!accept)
+          throw new CseError(
+            RSC.NOT_ACCEPTABLE,
+            `none of the media types in Accept '${header(req, 'accept')}' is supported`,
+          );
+        primitive = this.toPrimitive(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      } catch (e) {
+        return this.reply(res, errorResponse(e, rqi), accept ?? jsonCodec, header(req, 'x-m2m-rvi'));
+      }
+      this.dispatcher.process(primitive, { binding: 'http', remoteAddress: req.socket.remoteAddress }).then(
+        (rsp) => this.reply(res, rsp, accept!, primitive.rvi),
+        (err: unknown) => {
+          this.log.error({ err }, 'dispatcher failed');
+          this.reply(res, errorResponse(err, rqi), accept!, primitive.rvi);
+        },
+      );
+    });
+  }
+
+  /** HTTP request -> request primitive (TS-0009 6.2, 6.4). */
+  private toPrimitive(req: IncomingMessage, body: Buffer): RequestPrimitive {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rqi = header(req, 'x-m2m-ri');
+    if (!rqi) throw badRequest('the X-M2M-RI header is missing');
+    const primitive: RequestPrimitive = { op: Operation.Retrieve, to: targetOf(rawPath), rqi };
+
+    const contentType = header(req, 'content-type');
+    let ty: number | undefined;
+    let codec: Codec | undefined;
+    if (contentType) ({ codec, ty } = this.serializations.parseContentType(contentType));
+    else if (body.length > 0)
+      throw new CseError(RSC.UNSUPPORTED_MEDIA_TYPE, 'a request with content needs a Content-Type');
+
+    const method = req.method ?? 'GET';
+    if (method === 'POST') primitive.op = ty === undefined ? Operation.Notify : Operation.Create;
+    else if (METHOD_OP[method] !== undefined) primitive.op = METHOD_OP[method]!;
+    else throw new CseError(RSC.OPERATION_NOT_ALLOWED, `HTTP method ${method} is not a oneM2M operation`);
+    if (ty !== undefined) {
+      if (method !== 'POST') throw badRequest('ty is only allowed in a CREATE (POST)');
+      primitive.ty = ty;
+    }
+
+    const fr = header(req, 'x-m2m-origin');
+    if (fr !== undefined) primitive.fr = fr;
+    const rvi = header(req, 'x-m2m-rvi');
+    if (rvi !== undefined) primitive.rvi = rvi;
+    const optional: [string, 'ot' | 'rset' | 'rqet' | 'oet' | 'gid' | 'vsi'][] = [
+      ['x-m2m-ot', 'ot'],
+      ['x-m2m-rst', 'rset'],
+      ['x-m2m-ret', 'rqet'],
+      ['x-m2m-oet', 'oet'],
+      ['x-m2m-gid', 'gid'],
+      ['x-m2m-vsi', 'vsi'],
+    ];
+    for (const [h, key] of optional) {
+      const v = header(req, h);
+      if (v !== undefined) primitive[key] = v;
+    }
+    const ec = header(req, 'x-m2m-ec');
+    if (ec !== undefined) {
+      if (!/^\d+$/.test(ec)) throw badRequest(`X-M2M-EC '${ec}' is not an event category`);
+      primitive.ec = Number(ec);
+    }
+    const rtu = header(req, 'x-m2m-rtu');
+    if (rtu !== undefined) primitive.rt = { rtv: primitive.rt?.rtv ?? 3, nu: rtu.split('&').filter(Boolean) };
+
+    if (q >= 0) applyQuery(primitive, new URLSearchParams(url.slice(q + 1)));
+
+    if (body.length > 0) {
+      const pc = codec!.decode(body);
+      if (pc === null || typeof pc !== 'object' || Array.isArray(pc)) throw badRequest('the content must be an object');
+      primitive.pc = pc as Record<string, unknown>;
+    }
+    return primitive;
+  }
+
+  /** response primitive -> HTTP (TS-0009 6.3, 6.4): status per Table 6.3.2-1, no reason phrase. */
+  private reply(res: ServerResponse, rsp: ResponsePrimitive, codec: Codec, rvi: string | undefined, close = false) {
+    if (res.headersSent) return;
+    const headers: Record<string, string | number> = {
+      'X-M2M-RSC': rsp.rsc,
+      'X-M2M-RI': rsp.rqi,
+    };
+    const version = rsp.rvi ?? rvi;
+    if (version) headers['X-M2M-RVI'] = version;
+    if (rsp.ot) headers['X-M2M-OT'] = rsp.ot;
+    if (rsp.location) headers['Content-Location'] = `/${rsp.location}`;
+    if (rsp.cnst !== undefined) headers['X-M2M-CTS'] = rsp.cnst;
+    if (rsp.cnot !== undefined) headers['X-M2M-CTO'] = rsp.cnot;
+    if (rsp.ec !== undefined) headers['X-M2M-EC'] = rsp.ec;
+    if (close) headers.Connection = 'close';
+    let body: Buffer | undefined;
+    if (rsp.pc !== undefined) {
+      body = codec.encode(rsp.pc);
+      headers['Content-Type'] = codec.mediaType;
+    }
+    headers['Content-Length'] = body?.length ?? 0;
+    res.writeHead(httpStatusOf(rsp.rsc), '', headers);
+    res.end(body);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** HTTP path -> `to` (TS-0009 6.2.2.1): `/~/x` SP-relative `/x`, `/_/x` absolute `//x`, `/x` CSE-relative `x`. */
+export function targetOf(rawPath: string): string {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    throw badRequest(`the request path '${rawPath}' is not valid percent-encoding`);
+  }
+  if (path.startsWith('/~/')) return path.slice(2);
+  if (path.startsWith('/_/')) return `/${path.slice(2)}`;
+  return path.slice(1);
+}
+
+function errorResponse(e: unknown, rqi: string | undefined): ResponsePrimitive {
+  const err = e instanceof CseError ? e : new CseError(RSC.INTERNAL_SERVER_ERROR, 'internal server error');
+  return { rsc: err.rsc, rqi: rqi ?? '', pc: { 'm2m:dbg': err.message } };
+}

@@ -1,0 +1,250 @@
+/**
+ * Configuration: defaults < JSON config file (--config) < CSE_* environment variables < command-line flags.
+ * One table below drives the parser, --help and the README's configuration table, so they cannot drift.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface CseConfig {
+  cseId: string;
+  cseRn: string;
+  spId: string;
+  admin: string;
+  releaseVersions: string[];
+  httpEnabled: boolean;
+  httpPort: number;
+  httpHost: string;
+  coapEnabled: boolean;
+  coapPort: number;
+  mqttEnabled: boolean;
+  mqttPort: number;
+  mqttUrl: string;
+  dataDir: string;
+  sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
+  logLevel: string;
+  /** default and maximum lifetime of a resource, in seconds (et is capped at now + this) */
+  maxExpirationSeconds: number;
+  /** how often expired resources are swept, in ms (they are also checked on access) */
+  expirationSweepMs: number;
+  /** largest request body accepted, in bytes */
+  maxRequestBytes: number;
+  /** the AE-ID a duplicate registration answers with: 4117 per TS-0004 7.4.5.2.1 */
+  duplicateAeRsc: number;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'list';
+
+interface Option {
+  key: keyof CseConfig;
+  flag: string;
+  kind: Kind;
+  default: CseConfig[keyof CseConfig];
+  help: string;
+  /** `--no-x` sets this boolean key to false */
+  negate?: string;
+}
+
+export const OPTIONS: Option[] = [
+  { key: 'httpPort', flag: 'http-port', kind: 'int', default: 8080, help: 'HTTP binding port (0 = any free port)' },
+  { key: 'httpHost', flag: 'http-host', kind: 'string', default: '0.0.0.0', help: 'HTTP binding listen address' },
+  { key: 'httpEnabled', flag: 'http', kind: 'bool', default: true, help: 'start the HTTP binding', negate: 'no-http' },
+  { key: 'coapPort', flag: 'coap-port', kind: 'int', default: 5683, help: 'CoAP binding UDP port' },
+  { key: 'coapEnabled', flag: 'coap', kind: 'bool', default: true, help: 'start the CoAP binding', negate: 'no-coap' },
+  { key: 'mqttPort', flag: 'mqtt-port', kind: 'int', default: 1883, help: 'port of the embedded MQTT broker' },
+  {
+    key: 'mqttUrl',
+    flag: 'mqtt-url',
+    kind: 'string',
+    default: '',
+    help: 'external MQTT broker URL (instead of the embedded one)',
+  },
+  { key: 'mqttEnabled', flag: 'mqtt', kind: 'bool', default: true, help: 'start the MQTT binding', negate: 'no-mqtt' },
+  {
+    key: 'dataDir',
+    flag: 'data-dir',
+    kind: 'string',
+    default: './data',
+    help: 'directory of the SQLite database file (cse.db)',
+  },
+  {
+    key: 'sqliteSynchronous',
+    flag: 'sqlite-synchronous',
+    kind: 'string',
+    default: 'NORMAL',
+    help: 'SQLite synchronous mode: NORMAL survives a process crash, FULL also a power cut (slower)',
+  },
+  { key: 'cseId', flag: 'cse-id', kind: 'string', default: '/id-in', help: 'CSE-ID (SP-relative, starts with /)' },
+  { key: 'cseRn', flag: 'cse-rn', kind: 'string', default: 'cse-in', help: 'resource name of the CSEBase' },
+  {
+    key: 'spId',
+    flag: 'sp-id',
+    kind: 'string',
+    default: 'onem2m.local',
+    help: 'M2M Service Provider ID (a domain name)',
+  },
+  { key: 'admin', flag: 'admin', kind: 'string', default: 'CAdmin', help: 'admin originator: every privilege' },
+  {
+    key: 'releaseVersions',
+    flag: 'release-versions',
+    kind: 'list',
+    default: ['2a', '3', '4', '5'],
+    help: 'accepted release versions (X-M2M-RVI), comma separated',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    kind: 'string',
+    default: 'info',
+    help: 'pino log level: fatal, error, warn, info, debug, trace, silent',
+  },
+  {
+    key: 'maxExpirationSeconds',
+    flag: 'max-expiration',
+    kind: 'int',
+    default: 10 * 365 * 24 * 3600,
+    help: 'default and longest resource lifetime (et), seconds',
+  },
+  {
+    key: 'expirationSweepMs',
+    flag: 'expiration-sweep-ms',
+    kind: 'int',
+    default: 1000,
+    help: 'interval of the expired-resource sweep, ms',
+  },
+  {
+    key: 'maxRequestBytes',
+    flag: 'max-request-bytes',
+    kind: 'int',
+    default: 1024 * 1024,
+    help: 'largest accepted request body, bytes',
+  },
+  {
+    key: 'duplicateAeRsc',
+    flag: 'duplicate-ae-rsc',
+    kind: 'int',
+    default: 4117,
+    help: 'rsc for registering an AE-ID that exists: 4117 (TS-0004) or 4105 (TS-0018)',
+  },
+];
+
+export const DEFAULTS: CseConfig = Object.fromEntries(OPTIONS.map((o) => [o.key, o.default])) as unknown as CseConfig;
+
+export class ConfigError extends Error {}
+
+export function envName(o: Option) {
+  return `CSE_${o.flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function convert(o: Option, raw: unknown, from: string): unknown {
+  switch (o.kind) {
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : Number(raw);
+      if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${from}: ${o.flag} must be a non-negative integer`);
+      return n;
+    }
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new ConfigError(`${from}: ${o.flag} must be true or false`);
+    case 'list':
+      if (Array.isArray(raw)) return raw.map(String);
+      return String(raw)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    default:
+      return String(raw);
+  }
+}
+
+export interface ParsedArgs {
+  config: CseConfig;
+  help: boolean;
+}
+
+/** Builds the configuration from argv (without node and script), the environment and the config file. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+  const fromFlags: Partial<Record<keyof CseConfig, unknown>> = {};
+  let configFile: string | undefined = env.CSE_CONFIG;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}' (see --help)`);
+    let name = arg.slice(2);
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (name === 'config') {
+      configFile = value ?? argv[++i];
+      if (!configFile) throw new ConfigError('--config needs a file');
+      continue;
+    }
+    const negated = OPTIONS.find((o) => o.negate === name);
+    if (negated) {
+      fromFlags[negated.key] = false;
+      continue;
+    }
+    const o = OPTIONS.find((x) => x.flag === name);
+    if (!o) throw new ConfigError(`unknown option --${name} (see --help)`);
+    if (o.kind === 'bool' && value === undefined) {
+      fromFlags[o.key] = true;
+      continue;
+    }
+    value ??= argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    fromFlags[o.key] = convert(o, value, `--${name}`);
+  }
+
+  const config = { ...DEFAULTS } as Record<string, unknown>;
+  if (configFile) {
+    let file: Record<string, unknown>;
+    try {
+      file = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${configFile}: ${(e as Error).message}`);
+    }
+    for (const [k, v] of Object.entries(file)) {
+      // the file may use the config keys (httpPort) or the flag names (http-port)
+      const o = OPTIONS.find((x) => x.key === k || x.flag === k);
+      if (!o) throw new ConfigError(`${configFile}: unknown setting '${k}'`);
+      config[o.key] = convert(o, v, configFile);
+    }
+  }
+  for (const o of OPTIONS) {
+    const v = env[envName(o)];
+    if (v !== undefined && v !== '') config[o.key] = convert(o, v, envName(o));
+  }
+  Object.assign(config, fromFlags);
+  const c = config as unknown as CseConfig;
+  checkConfig(c);
+  return { config: c, help };
+}
+
+function checkConfig(c: CseConfig) {
+  if (!/^\/[A-Za-z0-9\-._~]+$/.test(c.cseId))
+    throw new ConfigError(`cse-id '${c.cseId}' must be '/' followed by unreserved characters`);
+  if (!/^[A-Za-z0-9\-._~]+$/.test(c.cseRn)) throw new ConfigError(`cse-rn '${c.cseRn}' is not a valid resource name`);
+  if (!['OFF', 'NORMAL', 'FULL'].includes(c.sqliteSynchronous))
+    throw new ConfigError('sqlite-synchronous must be OFF, NORMAL or FULL');
+  if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
+  if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');
+  if (c.releaseVersions.length === 0) throw new ConfigError('release-versions must not be empty');
+}
+
+export function helpText(): string {
+  const lines = ['Usage: onem2m-cse [options]', '', 'Options (flag / environment variable, default):'];
+  lines.push('  --config <file>              JSON configuration file (keys as below, or CSE_CONFIG)');
+  for (const o of OPTIONS) {
+    const flag = o.negate ? `--${o.negate}` : `--${o.flag}${o.kind === 'bool' ? '' : ' <v>'}`;
+    lines.push(`  ${flag.padEnd(28)} ${o.help} [${envName(o)}, ${JSON.stringify(o.default)}]`);
+  }
+  lines.push('  --help                       this text');
+  return lines.join('\n');
+}

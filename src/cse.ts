@@ -1,0 +1,125 @@
+/**
+ * Assembles a CSE: storage, schema, resource tree, dispatcher and bindings; start() and stop().
+ * Everything is passed in; there are no globals, so tests run several CSEs in one process.
+ */
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { ProtocolBinding } from './bindings/binding.js';
+import { HttpBinding } from './bindings/http/server.js';
+import type { CseConfig } from './config.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { ResultShaper } from './dispatch/result-content.js';
+import { ResourceTree } from './dispatch/tree.js';
+import { toTimestamp } from './primitive/time.js';
+import { resourceTypes } from './resources/index.js';
+import { SchemaRegistry } from './schema/registry.js';
+import { Serializations } from './serialization/index.js';
+import { SqliteStore } from './storage/sqlite.js';
+import type { ResourceStore } from './storage/store.js';
+import { projectRoot } from './util/project-root.js';
+
+const CSE_BASE = 5;
+/** cseType (TS-0004 6.3.4.2.3): this CSE is an IN-CSE */
+const IN_CSE = 1;
+
+export class Cse {
+  readonly bindings: ProtocolBinding[] = [];
+  private sweeper?: NodeJS.Timeout;
+
+  private constructor(
+    readonly config: CseConfig,
+    readonly store: ResourceStore,
+    readonly tree: ResourceTree,
+    readonly dispatcher: Dispatcher,
+    readonly log: Logger,
+  ) {}
+
+  static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
+    const schema = new SchemaRegistry(join(projectRoot(), 'specs'));
+    const store = new SqliteStore(join(config.dataDir, 'cse.db'), { synchronous: config.sqliteSynchronous });
+    const tree = new ResourceTree(store, schema, config, resourceTypes);
+    const dispatcher = new Dispatcher({ tree, shaper: new ResultShaper(schema, store), config }, log);
+    const cse = new Cse(config, store, tree, dispatcher, log);
+    const serializations = new Serializations();
+    try {
+      if (config.httpEnabled) {
+        const http = new HttpBinding(
+          dispatcher,
+          serializations,
+          { port: config.httpPort, host: config.httpHost, maxRequestBytes: config.maxRequestBytes },
+          log.child({ binding: 'http' }),
+        );
+        await http.start();
+        cse.bindings.push(http);
+      }
+      cse.ensureCseBase();
+    } catch (e) {
+      await cse.stop();
+      throw e;
+    }
+    const removed = tree.sweepExpired();
+    cse.sweeper = setInterval(() => {
+      try {
+        const n = tree.sweepExpired();
+        if (n) log.debug({ removed: n }, 'expired resources removed');
+      } catch (err) {
+        log.error({ err }, 'expiration sweep failed');
+      }
+    }, config.expirationSweepMs);
+    cse.sweeper.unref();
+    log.info(
+      {
+        cseId: config.cseId,
+        cseRn: config.cseRn,
+        dataDir: config.dataDir,
+        bindings: Object.fromEntries(cse.bindings.map((b) => [b.name, b.port()])),
+        notStarted: ['coap', 'mqtt'].filter((b) => (b === 'coap' ? config.coapEnabled : config.mqttEnabled)),
+        expiredOnStart: removed,
+      },
+      'CSE started',
+    );
+    return cse;
+  }
+
+  port(binding: ProtocolBinding['name']): number {
+    return this.bindings.find((b) => b.name === binding)?.port() ?? 0;
+  }
+
+  /** Creates the CSEBase on first start, refreshes its CSE-maintained attributes on every start (TS-0004 7.4.3). */
+  private ensureCseBase() {
+    const c = this.config;
+    const ri = c.cseId.slice(1);
+    const existing = this.store.get(ri);
+    if (existing && existing.srn !== c.cseRn)
+      throw new Error(
+        `the database in ${c.dataDir} holds CSEBase '${existing.srn}', not '${c.cseRn}': use another --data-dir`,
+      );
+    const now = toTimestamp(Date.now());
+    const http = this.bindings.find((b) => b.name === 'http');
+    const host = c.httpHost === '0.0.0.0' || c.httpHost === '::' ? '127.0.0.1' : c.httpHost;
+    const attrs = {
+      ...(existing?.attrs ?? { ct: now }),
+      ty: CSE_BASE,
+      ri,
+      rn: c.cseRn,
+      pi: '',
+      lt: now,
+      cst: IN_CSE,
+      csi: c.cseId,
+      srt: [...resourceTypes.keys()].sort((a, b) => a - b),
+      poa: http ? [`http://${host}:${http.port()}`] : [],
+      srv: c.releaseVersions,
+      csz: ['application/json'],
+    };
+    const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: CSE_BASE, creator: c.admin, attrs };
+    this.store.transaction(() => (existing ? this.store.update(cb) : this.store.insert(cb)));
+  }
+
+  /** Graceful stop: bindings stop accepting and finish in-flight requests, then the database closes. */
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await Promise.all(this.bindings.map((b) => b.stop()));
+    this.store.close();
+    this.log.info({ cseId: this.config.cseId }, 'CSE stopped');
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Originators (TS-0001 7.2, 10.2.2.2; TS-0004 7.3.2.1, 7.4.5.2.1): the AE-ID an AE registration gets, and the
+ * check that a non-registration request comes from a registered AE, a CSE or the admin originator.
+ */
+import type { CseConfig } from '../config.js';
+import { CseError, RSC, badRequest } from '../primitive/status.js';
+import type { ResourceStore } from '../storage/store.js';
+
+const AE_TYPE = 2;
+const STEM = /^[CS][A-Za-z0-9\-._]*$/;
+
+export type AeIdChoice =
+  /** the CSE generates a stem with this prefix */
+  | { generate: 'C' | 'S' }
+  /** the originator asks for this stem (pre-provisioned or re-registration) */
+  | { stem: string };
+
+/** From of an AE CREATE -> the AE-ID-Stem to use (TS-0001 10.2.2.2 steps 002/004). */
+export function chooseAeId(fr: string | undefined, config: CseConfig): AeIdChoice {
+  if (fr === undefined || fr === '' || fr === 'C') return { generate: 'C' };
+  if (fr === 'S') return { generate: 'S' };
+  let stem = fr;
+  // SP-relative forms: /<cse-id>/Cxyz (C-stem of this CSE) and /Sxyz (S-stem)
+  if (stem.startsWith(`${config.cseId}/`)) stem = stem.slice(config.cseId.length + 1);
+  else if (stem.startsWith('/S')) stem = stem.slice(1);
+  if (!STEM.test(stem) || stem.length < 2)
+    throw badRequest(`originator '${fr}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
+  return { stem };
+}
+
+/** The AE-ID (= the AE's ri) named by a From, or undefined when From is a CSE-ID. */
+export function aeIdOf(fr: string, config: CseConfig): string | undefined {
+  if (!fr.startsWith('/')) return fr;
+  if (fr.startsWith(`${config.cseId}/`)) return fr.slice(config.cseId.length + 1);
+  if (fr.startsWith('/S')) return fr.slice(1);
+  return undefined; // another CSE's ID (or an AE of another CSE): remote CSEs are registered by a later issue
+}
+
+/** A request other than an AE registration must come from a registered AE, a CSE or the admin (else 4106). */
+export function checkOriginator(fr: string | undefined, config: CseConfig, store: ResourceStore): void {
+  if (fr === undefined || fr === '') throw badRequest('the originator (From) is missing');
+  if (fr === config.admin) return;
+  const aeId = aeIdOf(fr, config);
+  if (aeId === undefined) return;
+  const ae = store.get(aeId);
+  if (!ae || ae.ty !== AE_TYPE)
+    throw new CseError(RSC.ORIGINATOR_NOT_AUTHENTICATED, `originator '${fr}' is not a registered AE`);
+}

@@ -1,0 +1,86 @@
+/**
+ * <container> (TS-0004 7.4.6). Keeps cni / cbs / st in step with its contentInstances and enforces
+ * mni / mbs by removing the oldest instances (TS-0004 7.4.7.2.1 step 2; these removals raise no
+ * child-deletion notifications).
+ */
+import { CseError, RSC, notFound } from '../primitive/status.js';
+import type { StoredResource } from '../storage/store.js';
+import type { ResourceType, TypeContext } from './resource-type.js';
+
+export const CONTENT_INSTANCE = 4;
+const VIRTUAL = new Set(['la', 'ol']);
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** Deletes the oldest contentInstances until cni <= mni and cbs <= mbs. */
+function enforceLimits(ctx: TypeContext, cnt: StoredResource) {
+  const a = cnt.attrs;
+  const mni = num(a.mni);
+  const mbs = num(a.mbs);
+  while (
+    ((mni !== undefined && (a.cni as number) > mni) || (mbs !== undefined && (a.cbs as number) > mbs)) &&
+    (a.cni as number) > 0
+  ) {
+    const oldest = ctx.store.oldestChild(cnt.ri, CONTENT_INSTANCE);
+    if (!oldest) break;
+    ctx.store.deleteSubtree(oldest);
+    a.cni = (a.cni as number) - 1;
+    a.cbs = (a.cbs as number) - ((oldest.attrs.cs as number) ?? 0);
+  }
+}
+
+export const container: ResourceType = {
+  ty: 3,
+
+  checkChildName(_ctx, _parent, rn) {
+    // la / ol name the virtual latest / oldest resources (TS-0004 6.8; TS-0018 DMR/CRE/010, 011)
+    if (VIRTUAL.has(rn)) throw new CseError(RSC.OPERATION_NOT_ALLOWED, `'${rn}' is reserved for a virtual resource`);
+  },
+
+  beforeCreate(_ctx, r) {
+    r.attrs.cni = 0;
+    r.attrs.cbs = 0;
+  },
+
+  afterUpdate(ctx, r, old) {
+    // disableRetrieval changed from true to false: the instances stored meanwhile go (TS-0001 9.6.6)
+    if (old.disr === true && r.attrs.disr !== true) {
+      for (const cin of ctx.store.children(r.ri, { ty: CONTENT_INSTANCE })) ctx.store.deleteSubtree(cin);
+      r.attrs.cni = 0;
+      r.attrs.cbs = 0;
+    }
+    enforceLimits(ctx, r);
+  },
+
+  childAdded(ctx, parent, child) {
+    if (child.ty !== CONTENT_INSTANCE) return;
+    const a = parent.attrs;
+    a.cni = (a.cni as number) + 1;
+    a.cbs = (a.cbs as number) + (child.attrs.cs as number);
+    a.st = child.attrs.st;
+    enforceLimits(ctx, parent);
+    ctx.store.update(parent);
+  },
+
+  childRemoved(ctx, parent, child) {
+    if (child.ty !== CONTENT_INSTANCE) return;
+    const a = parent.attrs;
+    a.cni = Math.max(0, (a.cni as number) - 1);
+    a.cbs = Math.max(0, (a.cbs as number) - (child.attrs.cs as number));
+    ctx.store.update(parent);
+  },
+
+  virtualChild(ctx, parent, name) {
+    if (!VIRTUAL.has(name)) return undefined;
+    if (parent.attrs.disr === true)
+      throw new CseError(RSC.OPERATION_NOT_ALLOWED, 'the container has disableRetrieval set');
+    const cin =
+      name === 'la'
+        ? ctx.store.newestChild(parent.ri, CONTENT_INSTANCE)
+        : ctx.store.oldestChild(parent.ri, CONTENT_INSTANCE);
+    if (!cin) throw notFound(`the container has no contentInstance (${name})`);
+    return cin;
+  },
+};

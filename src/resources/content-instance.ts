@@ -1,0 +1,37 @@
+/** <contentInstance> (TS-0004 7.4.7): immutable once created; sized, stamped and aged by its container. */
+import { CseError, RSC } from '../primitive/status.js';
+import { parseTimestamp, toTimestamp } from '../primitive/time.js';
+import type { ResourceType } from './resource-type.js';
+
+/** contentSize: the bytes of con as sent (a string's UTF-8 length; other JSON values as serialized) */
+export function contentSize(con: unknown): number {
+  return Buffer.byteLength(typeof con === 'string' ? con : JSON.stringify(con), 'utf8');
+}
+
+export const contentInstance: ResourceType = {
+  ty: 4,
+  forbidden: new Set(['update']),
+
+  beforeCreate(_ctx, r, parent) {
+    const a = r.attrs;
+    const p = parent.attrs;
+    a.cs = contentSize(a.con);
+    // TS-0004 7.4.7.2.1 (1): one instance larger than the container's mbs is refused
+    if (typeof p.mbs === 'number' && (a.cs as number) > p.mbs)
+      throw new CseError(RSC.NOT_ACCEPTABLE, `content size ${a.cs} exceeds the container's maxByteSize ${p.mbs}`);
+    // (5) the container's stateTag moves on and the instance carries it
+    a.st = ((p.st as number) ?? 0) + 1;
+    // (4) maxInstanceAge caps the instance's lifetime (mia is in seconds)
+    if (typeof p.mia === 'number') {
+      const limit = toTimestamp(parseTimestamp(a.ct as string)! + p.mia * 1000);
+      if ((a.et as string) > limit) a.et = limit;
+    }
+  },
+
+  checkAccess(ctx, r, op) {
+    if (op !== 'retrieve' && op !== 'delete') return;
+    const parent = ctx.store.get(r.pi);
+    if (parent?.attrs.disr === true)
+      throw new CseError(RSC.OPERATION_NOT_ALLOWED, 'the parent container has disableRetrieval set');
+  },
+};

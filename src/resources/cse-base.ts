@@ -1,0 +1,7 @@
+/** <CSEBase> (TS-0004 7.4.3): retrieve only; its attributes are filled in at start-up. */
+import type { ResourceType } from './resource-type.js';
+
+export const cseBase: ResourceType = {
+  ty: 5,
+  forbidden: new Set(['create', 'update', 'delete']),
+};

@@ -1,0 +1,181 @@
+/**
+ * ResourceStore on better-sqlite3. WAL journal; `synchronous` NORMAL by default: a committed transaction
+ * survives a crash of the process (the WAL is in the OS page cache), not a power cut; FULL survives both at
+ * a large cost in throughput (measured in bench/README.md).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ChildQuery, ResourceStore, StoredResource } from './store.js';
+
+export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS resources (
+  seq     INTEGER PRIMARY KEY,        -- creation order: la / ol and child listings
+  ri      TEXT NOT NULL UNIQUE,
+  pi      TEXT NOT NULL,
+  srn     TEXT NOT NULL UNIQUE,       -- structured name; a subtree is one range of this index
+  ty      INTEGER NOT NULL,
+  ct      TEXT NOT NULL,
+  lt      TEXT NOT NULL,
+  et      TEXT,
+  st      INTEGER,
+  cs      INTEGER,
+  creator TEXT,
+  doc     TEXT NOT NULL               -- the attributes, JSON with short names
+);
+CREATE INDEX IF NOT EXISTS resources_by_parent_type ON resources (pi, ty);
+CREATE INDEX IF NOT EXISTS resources_by_et ON resources (et) WHERE et IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_by_type_ct ON resources (ty, ct);
+CREATE INDEX IF NOT EXISTS resources_by_lt ON resources (lt);
+CREATE TABLE IF NOT EXISTS labels (
+  lbl TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (lbl, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (seq);
+`;
+
+interface Row {
+  seq: number;
+  ri: string;
+  pi: string;
+  srn: string;
+  ty: number;
+  creator: string | null;
+  doc: string;
+}
+
+const COLUMNS = 'seq, ri, pi, srn, ty, creator, doc';
+
+export class SqliteStore implements ResourceStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(file: string, opts: { synchronous?: Synchronous } = {}) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+    this.db.pragma('foreign_keys = OFF');
+    this.db.pragma('cache_size = -32000'); // 32 MB page cache: bounded memory whatever the tree size
+    this.db.exec(SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.stmt = {
+      get: p(`SELECT ${COLUMNS} FROM resources WHERE ri = ?`),
+      getByPath: p(`SELECT ${COLUMNS} FROM resources WHERE srn = ?`),
+      children: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? ORDER BY seq LIMIT ? OFFSET ?`),
+      childrenOfType: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq LIMIT ? OFFSET ?`),
+      newest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq DESC LIMIT 1`),
+      oldest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq ASC LIMIT 1`),
+      insert: p(
+        `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
+         VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @doc)`,
+      ),
+      update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, doc = @doc WHERE ri = @ri RETURNING seq`),
+      insertLabel: p(`INSERT OR IGNORE INTO labels (lbl, seq) VALUES (?, ?)`),
+      deleteLabels: p(`DELETE FROM labels WHERE seq = ?`),
+      deleteSubtreeLabels: p(
+        `DELETE FROM labels WHERE seq IN (SELECT seq FROM resources WHERE srn = @srn OR (srn > @lo AND srn < @hi))`,
+      ),
+      deleteSubtree: p(`DELETE FROM resources WHERE srn = @srn OR (srn > @lo AND srn < @hi)`),
+      expired: p(`SELECT ${COLUMNS} FROM resources WHERE et IS NOT NULL AND et < ? ORDER BY et LIMIT ?`),
+    };
+  }
+
+  get(ri: string) {
+    return toResource(this.stmt.get.get(ri) as Row | undefined);
+  }
+
+  getByPath(srn: string) {
+    return toResource(this.stmt.getByPath.get(srn) as Row | undefined);
+  }
+
+  children(pi: string, q: ChildQuery = {}) {
+    const limit = q.limit ?? -1;
+    const offset = q.offset ?? 0;
+    const rows = (
+      q.ty === undefined
+        ? this.stmt.children.all(pi, limit, offset)
+        : this.stmt.childrenOfType.all(pi, q.ty, limit, offset)
+    ) as Row[];
+    return rows.map((r) => toResource(r)!);
+  }
+
+  newestChild(pi: string, ty: number) {
+    return toResource(this.stmt.newest.get(pi, ty) as Row | undefined);
+  }
+
+  oldestChild(pi: string, ty: number) {
+    return toResource(this.stmt.oldest.get(pi, ty) as Row | undefined);
+  }
+
+  insert(r: StoredResource) {
+    const info = this.stmt.insert.run(columns(r));
+    this.writeLabels(Number(info.lastInsertRowid), r.attrs.lbl);
+  }
+
+  update(r: StoredResource) {
+    const row = this.stmt.update.get(columns(r)) as { seq: number } | undefined;
+    if (!row) return;
+    this.stmt.deleteLabels.run(row.seq);
+    this.writeLabels(row.seq, r.attrs.lbl);
+  }
+
+  deleteSubtree(r: StoredResource) {
+    // children's srn = parent srn + '/' + rn: the range ('srn/', 'srn0') holds exactly the descendants
+    const range = { srn: r.srn, lo: `${r.srn}/`, hi: `${r.srn}0` };
+    this.stmt.deleteSubtreeLabels.run(range);
+    return this.stmt.deleteSubtree.run(range).changes;
+  }
+
+  expired(now: string, limit: number) {
+    return (this.stmt.expired.all(now, limit) as Row[]).map((r) => toResource(r)!);
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn)();
+  }
+
+  close() {
+    if (this.db.open) this.db.close();
+  }
+
+  private writeLabels(seq: number, lbl: unknown) {
+    if (!Array.isArray(lbl)) return;
+    for (const l of lbl) if (typeof l === 'string') this.stmt.insertLabel.run(l, seq);
+  }
+}
+
+function columns(r: StoredResource) {
+  const a = r.attrs;
+  return {
+    ri: r.ri,
+    pi: r.pi,
+    srn: r.srn,
+    ty: r.ty,
+    ct: a.ct as string,
+    lt: a.lt as string,
+    et: (a.et as string | undefined) ?? null,
+    st: (a.st as number | undefined) ?? null,
+    cs: (a.cs as number | undefined) ?? null,
+    creator: r.creator ?? null,
+    doc: JSON.stringify(a),
+  };
+}
+
+function toResource(row: Row | undefined): StoredResource | undefined {
+  if (!row) return undefined;
+  const attrs = JSON.parse(row.doc) as Record<string, unknown>;
+  return {
+    ri: row.ri,
+    pi: row.pi,
+    rn: attrs.rn as string,
+    srn: row.srn,
+    ty: row.ty,
+    creator: row.creator ?? undefined,
+    attrs,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * An acknowledged write survives kill -9: spawn the CSE as its own process, write over HTTP, SIGKILL it,
+ * start it again on the same data directory, read the data back.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { client } from '../helpers/http.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'cse-crash-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** Starts src/main.ts with tsx on port 0 and resolves with the port from the start-up log line. */
+function startProcess(): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/main.ts',
+        '--http-port',
+        '0',
+        '--http-host',
+        '127.0.0.1',
+        '--no-coap',
+        '--no-mqtt',
+        '--data-dir',
+        dataDir,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.includes('CSE started')) continue;
+        const port = (JSON.parse(line) as { bindings: { http: number } }).bindings.http;
+        resolve({ child, url: `http://127.0.0.1:${port}` });
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => reject(new Error(`CSE exited (${code}): ${out}`)));
+  });
+}
+
+describe('durability', () => {
+  it('data acknowledged before kill -9 is there after a restart', async () => {
+    const first = await startProcess();
+    const request = client(first.url);
+    const AE = 'Ccrash';
+    expect(
+      (
+        await request({
+          path: '/cse-in',
+          fr: AE,
+          ty: 2,
+          body: { 'm2m:ae': { rn: 'crashae', api: 'Nc', rr: false, srv: ['3'] } },
+        })
+      ).rsc,
+    ).toBe(2001);
+    expect((await request({ path: '/cse-in/crashae', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'data' } } })).rsc).toBe(
+      2001,
+    );
+    const writes = 200;
+    for (let i = 0; i < writes; i++)
+      expect(
+        (await request({ path: '/cse-in/crashae/data', fr: AE, ty: 4, body: { 'm2m:cin': { con: `v${i}` } } })).rsc,
+      ).toBe(2001);
+    const exited = new Promise((r) => first.child.once('exit', r));
+    first.child.kill('SIGKILL');
+    await exited;
+
+    const second = await startProcess();
+    try {
+      const again = client(second.url);
+      const cnt = (await again({ path: '/cse-in/crashae/data', fr: AE })).body['m2m:cnt'];
+      expect(cnt.cni).toBe(writes);
+      expect((await again({ path: '/cse-in/crashae/data/la', fr: AE })).body['m2m:cin'].con).toBe(`v${writes - 1}`);
+    } finally {
+      const exited2 = new Promise((r) => second.child.once('exit', r));
+      second.child.kill('SIGTERM');
+      expect(await exited2).toBe(0);
+    }
+  });
+});
