@@ -248,3 +248,16 @@ export function helpText(): string {
   lines.push('  --help                       this text');
   return lines.join('\n');
 }
+
+/** The README's configuration table (written by `npm run docs`, checked by test/unit/docs.test.ts). */
+export function configMarkdownTable(): string {
+  const rows = ['| flag | environment | config file key | default | meaning |', '| --- | --- | --- | --- | --- |'];
+  for (const o of OPTIONS) {
+    const flag = o.negate ? `\`--${o.flag}\` / \`--${o.negate}\`` : `\`--${o.flag}\``;
+    const def = Array.isArray(o.default) ? o.default.join(',') : String(o.default);
+    rows.push(`| ${flag} | \`${envName(o)}\` | \`${o.key}\` | ${def === '' ? '(none)' : `\`${def}\``} | ${o.help} |`);
+  }
+  rows.push('| `--config <file>` | `CSE_CONFIG` | | | JSON configuration file with any of the keys above |');
+  rows.push('| `--help` | | | | print the options and exit |');
+  return rows.join('\n');
+}
