@@ -14,6 +14,7 @@ import { toTimestamp } from './primitive/time.js';
 import { resourceTypes } from './resources/index.js';
 import { SchemaRegistry } from './schema/registry.js';
 import { Serializations } from './serialization/index.js';
+import { CachedStore } from './storage/cache.js';
 import { SqliteStore } from './storage/sqlite.js';
 import type { ResourceStore } from './storage/store.js';
 import { projectRoot } from './util/project-root.js';
@@ -36,7 +37,11 @@ export class Cse {
 
   static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
     const schema = new SchemaRegistry(join(projectRoot(), 'specs'));
-    const store = new SqliteStore(join(config.dataDir, 'cse.db'), { synchronous: config.sqliteSynchronous });
+    const store = new CachedStore(
+      new SqliteStore(join(config.dataDir, 'cse.db'), { synchronous: config.sqliteSynchronous }),
+      // leaves: types of which no instance can have a child this CSE implements (contentInstance today)
+      (ty) => !(schema.spec(ty)?.childTypes ?? []).some((c) => resourceTypes.has(c)),
+    );
     const tree = new ResourceTree(store, schema, config, resourceTypes);
     const dispatcher = new Dispatcher({ tree, shaper: new ResultShaper(schema, store), config }, log);
     const cse = new Cse(config, store, tree, dispatcher, log);

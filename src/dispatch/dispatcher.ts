@@ -46,6 +46,16 @@ export class Dispatcher {
     } catch (e) {
       result = this.errorResult(e, req);
     }
+    // nothing is acknowledged before it is committed (group commit shares one commit among concurrent requests)
+    const pending = this.deps.tree.store.committed();
+    if (pending) {
+      try {
+        await pending;
+      } catch (err) {
+        this.log.error({ err, rqi: req.rqi }, 'commit failed');
+        result = { rsc: RSC.INTERNAL_SERVER_ERROR, pc: { 'm2m:dbg': 'the change could not be stored' } };
+      }
+    }
     const rsp: ResponsePrimitive = { ...result, rqi: req.rqi ?? '' };
     rsp.rvi = req.rvi ?? this.config.releaseVersions[this.config.releaseVersions.length - 1];
     rsp.ot = toTimestamp(Date.now());

@@ -41,8 +41,9 @@ export class ResultShaper {
     return `m2m:${this.schema.spec(r.ty)?.sn ?? 'resource'}`;
   }
 
+  /** `{ "m2m:<sn>": attributes }`, a snapshot: the stored object may change before the response is sent */
   wrap(r: StoredResource, attrs: Record<string, unknown> = r.attrs): Record<string, unknown> {
-    return { [this.root(r)]: attrs };
+    return { [this.root(r)]: attrs === r.attrs ? { ...attrs } : attrs };
   }
 
   /** The ID of a resource as the client asked for it (drt 1 structured, 2 unstructured; TS-0004 6.3.4.2.2). */
@@ -60,7 +61,7 @@ export class ResultShaper {
       case RCN.HierarchicalAddress:
         return { pc: { 'm2m:uri': r.srn }, partial: false };
       case RCN.HierarchicalAddressAndAttributes:
-        return { pc: { 'm2m:rce': { [this.root(r)]: r.attrs, uri: r.srn } }, partial: false };
+        return { pc: { 'm2m:rce': { [this.root(r)]: { ...r.attrs }, uri: r.srn } }, partial: false };
       case RCN.AttributesAndChildResources:
       case RCN.ChildResources: {
         const budget = { left: opts.fc?.lim ?? MAX_CHILDREN, partial: false };

@@ -29,7 +29,12 @@ export class ResourceTree {
     readonly schema: SchemaRegistry,
     readonly config: CseConfig,
     readonly types: ReadonlyMap<number, ResourceType>,
-  ) {}
+  ) {
+    for (const t of types.values()) for (const n of t.virtualNames ?? []) this.virtualNames.add(n);
+  }
+
+  /** every name some type uses for a virtual child */
+  private readonly virtualNames = new Set<string>();
 
   context(now = Date.now()): TypeContext {
     return {
@@ -53,12 +58,21 @@ export class ResourceTree {
     let base: StoredResource | undefined;
     let path: string[];
     if (address.kind === 'structured') {
+      const slash = address.srn.lastIndexOf('/');
+      const last = address.srn.slice(slash + 1);
+      if (slash > 0 && this.virtualNames.has(last)) {
+        // `.../la`: the parent decides; a type with that virtual name never stores a child so named
+        const parent = this.store.getByPath(address.srn.slice(0, slash));
+        if (parent && this.types.get(parent.ty)?.virtualNames?.has(last)) {
+          const virtual = this.virtualOf(ctx, this.alive(ctx, parent), last);
+          if (virtual) return { resource: virtual, virtual: last };
+        }
+      }
       const hit = this.store.getByPath(address.srn);
       if (hit) return { resource: this.alive(ctx, hit) };
-      const slash = address.srn.lastIndexOf('/');
       if (slash < 0) throw notFound(`no resource '${address.srn}'`);
       base = this.store.getByPath(address.srn.slice(0, slash));
-      path = [address.srn.slice(slash + 1)];
+      path = [last];
       if (!base) throw notFound(`no resource '${address.srn}'`);
     } else {
       base = this.store.get(address.ri);
@@ -76,9 +90,19 @@ export class ResourceTree {
     // not a stored resource: perhaps a virtual child of the parent (TS-0004 6.8)
     const parent = this.alive(ctx, base);
     const name = path[0]!;
-    const virtual = this.types.get(parent.ty)?.virtualChild?.(ctx, parent, name);
+    const virtual = this.virtualOf(ctx, parent, name);
     if (!virtual) throw notFound(`no resource '${parent.srn}/${name}'`);
     return { resource: virtual, virtual: name };
+  }
+
+  /** The resource a virtual child stands for; one found expired is removed and the next one asked for. */
+  private virtualOf(ctx: TypeContext, parent: StoredResource, name: string): StoredResource | undefined {
+    for (;;) {
+      const v = this.types.get(parent.ty)?.virtualChild?.(ctx, parent, name);
+      const et = v?.attrs.et as string | undefined;
+      if (!v || et === undefined || et >= ctx.nowTs) return v;
+      this.store.transaction(() => this.deleteResource(ctx, v));
+    }
   }
 
   private alive(ctx: TypeContext, r: StoredResource): StoredResource {

@@ -33,6 +33,7 @@ function enforceLimits(ctx: TypeContext, cnt: StoredResource) {
 
 export const container: ResourceType = {
   ty: 3,
+  virtualNames: VIRTUAL,
 
   checkChildName(_ctx, _parent, rn) {
     // la / ol name the virtual latest / oldest resources (TS-0004 6.8; TS-0018 DMR/CRE/010, 011)

@@ -37,6 +37,8 @@ export interface ResourceType {
   /** parent bookkeeping, inside the request's transaction */
   childAdded?(ctx: TypeContext, parent: StoredResource, child: StoredResource): void;
   childRemoved?(ctx: TypeContext, parent: StoredResource, child: StoredResource): void;
-  /** virtual children (TS-0004 6.8), e.g. `la` / `ol`: the resource they stand for, or a CseError */
+  /** the names of this type's virtual children (TS-0004 6.8), e.g. `la` / `ol` of a container */
+  readonly virtualNames?: ReadonlySet<string>;
+  /** virtual children, e.g. `la` / `ol`: the resource they stand for, or a CseError */
   virtualChild?(ctx: TypeContext, parent: StoredResource, name: string): StoredResource | undefined;
 }

@@ -39,7 +39,15 @@ export interface ResourceStore {
   deleteSubtree(r: StoredResource): number;
   /** resources whose et is before `now` (a oneM2M timestamp), oldest first */
   expired(now: string, limit: number): StoredResource[];
-  /** runs fn in one transaction: all of it is stored, or nothing */
+  /**
+   * Runs fn atomically: all of it is stored, or nothing (fn's exception is rethrown). With group commit the
+   * writes of concurrent requests share one commit; `committed()` tells when they are durable.
+   */
   transaction<T>(fn: () => T): T;
+  /**
+   * Resolves once every write made so far is committed, rejects if that commit failed; undefined when nothing
+   * is waiting for a commit. A binding must not acknowledge a request before this settles.
+   */
+  committed(): Promise<void> | undefined;
   close(): void;
 }

@@ -52,4 +52,14 @@ describe('expiration', () => {
     expect(after).toMatchObject({ cni: 1, cbs: 7 });
     expect((await request({ path: '/cse-in/expae/keep/la', fr: AE })).body['m2m:cin'].con).toBe('forever');
   });
+
+  it('la never answers with an expired instance, even before the sweep runs', async () => {
+    await request({ path: '/cse-in/expae', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'latest' } } });
+    await request({ path: '/cse-in/expae/latest', fr: AE, ty: 4, body: { 'm2m:cin': { con: 'old' } } });
+    await request({ path: '/cse-in/expae/latest', fr: AE, ty: 4, body: { 'm2m:cin': { con: 'new', et: soon(300) } } });
+    expect((await request({ path: '/cse-in/expae/latest/la', fr: AE })).body['m2m:cin'].con).toBe('new');
+    await sleep(500);
+    expect((await request({ path: '/cse-in/expae/latest/la', fr: AE })).body['m2m:cin'].con).toBe('old');
+    expect((await request({ path: '/cse-in/expae/latest', fr: AE })).body['m2m:cnt']).toMatchObject({ cni: 1 });
+  });
 });

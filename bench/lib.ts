@@ -1,0 +1,127 @@
+/** Shared pieces of the benchmarks: spawn a CSE (built JS, its own process and event loop), drive it, read RSS. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpRequest, Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = new URL('..', import.meta.url).pathname;
+
+export interface Spawned {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `node dist/main.js` on a free port with a fresh data directory; resolves once it logged its start. */
+export async function spawnCse(args: string[] = []): Promise<Spawned> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cse-bench-'));
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'dist/main.js'), '--http-port', '0', '--no-coap', '--no-mqtt', '--data-dir', dataDir, ...args],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { msg?: string; bindings?: { http?: number } };
+        if (msg.msg === 'CSE started') resolve(msg.bindings!.http!);
+      } catch {
+        /* not a log line */
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the CSE exited with ${code} before it started`)));
+  });
+  return {
+    child,
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** A bare node:http server answering a small JSON document: the floor of any Node server on this machine. */
+export async function spawnFloor(): Promise<Spawned> {
+  const code = `
+    const http = require('node:http');
+    const body = JSON.stringify({ 'm2m:cin': { con: '21.5', cs: 4, st: 1 } });
+    const s = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => { res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length }); res.end(body); });
+    });
+    s.keepAliveTimeout = 65000;
+    s.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'CSE started', bindings: { http: s.address().port } })));
+    process.on('SIGTERM', () => process.exit(0));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => resolve(JSON.parse(line).bindings.http));
+  });
+  return {
+    child,
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+let rqi = 0;
+
+/** One oneM2M request over HTTP; resolves with the rsc and the parsed body. */
+export function send(
+  port: number,
+  method: string,
+  path: string,
+  fr: string,
+  body?: unknown,
+  ty?: number,
+): Promise<{ rsc: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string | number> = {
+      'X-M2M-Origin': fr,
+      'X-M2M-RI': `b${++rqi}`,
+      'X-M2M-RVI': '3',
+      Accept: 'application/json',
+    };
+    if (payload !== undefined) {
+      headers['Content-Type'] = `application/json;ty=${ty}`;
+      headers['Content-Length'] = Buffer.byteLength(payload);
+    }
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ rsc: Number(res.headers['x-m2m-rsc']), body: text ? JSON.parse(text) : undefined });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export async function expectRsc(p: Promise<{ rsc: number; body: unknown }>, rsc: number) {
+  const r = await p;
+  if (r.rsc !== rsc) throw new Error(`expected rsc ${rsc}, got ${r.rsc}: ${JSON.stringify(r.body)}`);
+  return r;
+}
+
+/** Resident set size of a process in MB (Linux /proc). */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+export function closeAgent() {
+  agent.destroy();
+}
