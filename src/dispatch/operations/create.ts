@@ -26,10 +26,11 @@ export function create(d: OperationDeps, req: RequestPrimitive): OperationResult
     throw new CseError(RSC.OPERATION_NOT_ALLOWED, `cannot create under the virtual resource '${target.virtual}'`);
   const parent = target.resource;
   const parentSpec = tree.schema.spec(parent.ty)!;
-  if (!parentSpec.childTypes.includes(req.ty))
-    throw new CseError(RSC.INVALID_CHILD_RESOURCE_TYPE, `a ${spec.ln} cannot be created under a ${parentSpec.ln}`);
+  // a type the API can never create (CSEBase) is 4005 wherever it is asked for (TS-0018 REG/CRE/021)
   const type = tree.typeOf(req.ty);
   if (type.forbidden?.has('create')) throw new CseError(RSC.OPERATION_NOT_ALLOWED, `${spec.ln} cannot be created`);
+  if (!parentSpec.childTypes.includes(req.ty))
+    throw new CseError(RSC.INVALID_CHILD_RESOURCE_TYPE, `a ${spec.ln} cannot be created under a ${parentSpec.ln}`);
 
   const attrs = contentOf(req.pc, `m2m:${spec.sn}`);
   if (!attrs) throw badRequest(`the content must be one 'm2m:${spec.sn}' object for resource type ${req.ty}`);

@@ -1,0 +1,270 @@
+/**
+ * Generic request handling (TS-0018 GEN group): the three addressing forms (CSE-relative, SP-relative, absolute)
+ * with unstructured and structured resource identifiers (TS-0004 6.2; TS-0001 7.2), plus local additions for the
+ * checks every request goes through (TS-0004 7.3.2.1: From, rqi, rvi) and for the HTTP binding (TS-0009), which
+ * TS-0018 does not cover. HTTP-only TPs use the raw escape hatch and are skipped over other bindings.
+ */
+import { check, expectEqual, expectRsc, expectString, resourceOf, show } from '../assert.js';
+import type { Ae, Reply, TpContext } from '../context.js';
+import type { TestPurpose } from '../tp.js';
+import { expectAddress } from './dmr-container.js';
+
+const CNT = 3;
+
+type Form = 'CSR' | 'SPR' | 'ABS';
+const FORMS: Form[] = ['CSR', 'SPR', 'ABS'];
+
+/** `csr` (a CSE-relative address) in the given form */
+function address(t: TpContext, csr: string, form: Form): string {
+  return form === 'CSR' ? csr : form === 'SPR' ? t.spRelative(csr) : t.absolute(csr);
+}
+
+/** Runs `step` once per addressing form; a failure names the form (the ATS suffix _CSR, _SPR, _ABS). */
+async function eachForm(step: (form: Form) => Promise<void>): Promise<void> {
+  for (const form of FORMS) {
+    try {
+      await step(form);
+    } catch (e) {
+      if (e instanceof Error) e.message = `_${form}: ${e.message}`;
+      throw e;
+    }
+  }
+}
+
+/** The CSE-relative address of a resource by its structured or unstructured identifier. */
+const ident = (kind: 'structured' | 'unstructured', c: { path: string; ri: string }) =>
+  kind === 'structured' ? c.path : c.ri;
+
+function createTp(n: '001' | '002', kind: 'structured' | 'unstructured'): TestPurpose {
+  return {
+    id: `TP/oneM2M/CSE/GEN/CRE/${n}`,
+    purpose: `a CREATE addressing the parent by its ${kind} resource ID (CSE-relative, SP-relative, absolute) succeeds`,
+    clauses: ['TS-0004 6.2.4', 'TS-0001 7.2', 'TS-0004 7.3.3.3'],
+    async run(t) {
+      const ae = await t.registerAe();
+      await eachForm(async (form) => {
+        const to = address(t, ident(kind, ae), form);
+        const rn = t.uniq('cnt-');
+        const r = await t.create(to, ae.aei, CNT, { 'm2m:cnt': { rn } });
+        expectRsc(r, 2001);
+        expectEqual(resourceOf(r, 'm2m:cnt').pi, ae.ri, 'pi');
+        expectRsc(await t.retrieve(`${ae.path}/${rn}`, ae.aei), 2000, 'the container exists');
+      });
+    },
+  };
+}
+
+function retrieveTp(n: '001' | '002', kind: 'structured' | 'unstructured'): TestPurpose {
+  return {
+    id: `TP/oneM2M/CSE/GEN/RET/${n}`,
+    purpose: `a RETRIEVE of a <container> by its ${kind} resource ID (CSE-relative, SP-relative, absolute) succeeds`,
+    clauses: ['TS-0004 6.2.4', 'TS-0001 7.2', 'TS-0004 7.3.3.6'],
+    async run(t) {
+      const ae = await t.registerAe();
+      const cnt = await t.createContainer(ae.path, ae.aei);
+      await eachForm(async (form) => {
+        const r = await t.retrieve(address(t, ident(kind, cnt), form), ae.aei);
+        expectRsc(r, 2000);
+        expectEqual(resourceOf(r, 'm2m:cnt').ri, cnt.ri, 'ri');
+      });
+    },
+  };
+}
+
+function updateTp(n: '001' | '002', kind: 'structured' | 'unstructured'): TestPurpose {
+  return {
+    id: `TP/oneM2M/CSE/GEN/UPD/${n}`,
+    purpose: `an UPDATE of a <container> by its ${kind} resource ID (CSE-relative, SP-relative, absolute) succeeds`,
+    clauses: ['TS-0004 6.2.4', 'TS-0001 7.2', 'TS-0004 7.3.3.4'],
+    async run(t) {
+      const ae = await t.registerAe();
+      const cnt = await t.createContainer(ae.path, ae.aei);
+      await eachForm(async (form) => {
+        const lbl = [`conf:${form}`];
+        const r = await t.update(address(t, ident(kind, cnt), form), ae.aei, { 'm2m:cnt': { lbl } });
+        expectRsc(r, 2004);
+        expectEqual(resourceOf(r, 'm2m:cnt').lbl, lbl, 'lbl in the response');
+        expectEqual((await t.attributesOf(cnt.path, ae.aei, 'm2m:cnt')).lbl, lbl, 'lbl retrieved');
+      });
+    },
+  };
+}
+
+function deleteTp(n: '001' | '002', kind: 'structured' | 'unstructured'): TestPurpose {
+  return {
+    id: `TP/oneM2M/CSE/GEN/DEL/${n}`,
+    purpose: `a DELETE of a <container> by its ${kind} resource ID (CSE-relative, SP-relative, absolute) succeeds`,
+    clauses: ['TS-0004 6.2.4', 'TS-0001 7.2', 'TS-0004 7.3.3.8'],
+    async run(t) {
+      const ae = await t.registerAe();
+      await eachForm(async (form) => {
+        const cnt = await t.createContainer(ae.path, ae.aei);
+        expectRsc(await t.delete(address(t, ident(kind, cnt), form), ae.aei), 2002);
+        expectRsc(await t.retrieve(cnt.path, ae.aei), 4004, 'the container is gone');
+      });
+    },
+  };
+}
+
+/** Raw HTTP request headers of a registered AE. */
+function rawHeaders(t: TpContext, ae: Ae, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'X-M2M-Origin': ae.aei,
+    'X-M2M-RI': t.rqi(),
+    'X-M2M-RVI': t.config.rvi,
+    Accept: 'application/json',
+    ...extra,
+  };
+}
+
+function expectHttpStatus(r: { status: number | string }, status: number, what: string) {
+  expectEqual(r.status, status, `${what}: HTTP status (TS-0009 Table 6.3.2-1)`);
+}
+
+const asReply = (r: Omit<Reply, 'step'>, step: string): Reply => ({ ...r, step });
+
+export const genericTps: TestPurpose[] = [
+  createTp('001', 'unstructured'),
+  createTp('002', 'structured'),
+  retrieveTp('001', 'unstructured'),
+  retrieveTp('002', 'structured'),
+  updateTp('001', 'unstructured'),
+  updateTp('002', 'structured'),
+  deleteTp('001', 'unstructured'),
+  deleteTp('002', 'structured'),
+  {
+    id: 'TP/oneM2M/CSE/GEN/CRE/101',
+    purpose: 'the response to a CREATE carries the address of the created resource (Content-Location, Location-Path)',
+    clauses: ['TS-0009 6.4.4', 'TS-0008 6.2.3', 'TS-0004 7.3.3.12'],
+    local: 'TS-0018 has no TP for the binding mapping of the created resource address',
+    async run(t) {
+      const ae = await t.registerAe();
+      const rn = t.uniq('cnt-');
+      const r = await t.create(ae.path, ae.aei, CNT, { 'm2m:cnt': { rn } }, { rcn: 3 });
+      expectRsc(r, 2001);
+      const uri = resourceOf(r, 'm2m:rce').uri;
+      check(r.location !== undefined, `${r.step}: no location (Content-Location / Location-Path) in the response`);
+      expectAddress(t, r.location, `${ae.path}/${rn}`, 'location');
+      expectAddress(t, uri, `${ae.path}/${rn}`, 'm2m:rce uri');
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/101',
+    purpose: 'a response carries the request identifier of its request and a release version indicator',
+    clauses: ['TS-0004 6.4.2', 'TS-0004 7.2.1.2', 'TS-0009 6.4.8', 'TS-0009 6.4.22'],
+    local: 'TS-0018 has no TP for the Request Identifier and rvi of a response',
+    async run(t) {
+      const ae = await t.registerAe();
+      const rqi = t.uniq('conf-rqi-');
+      const r = await t.send({ op: 2, to: ae.path, fr: ae.aei, rqi });
+      expectRsc(r, 2000);
+      expectEqual(r.rqi, rqi, 'rqi of the response');
+      expectString(r.rvi, 'rvi of the response');
+      const e = await t.send({ op: 2, to: `${ae.path}/${t.uniq('nothing-')}`, fr: ae.aei, rqi: `${rqi}-e` });
+      expectRsc(e, 4004);
+      expectEqual(e.rqi, `${rqi}-e`, 'rqi of an error response');
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/102',
+    purpose: 'a request other than an AE registration without From is rejected with 4000',
+    clauses: ['TS-0004 7.3.2.1', 'TS-0004 7.2.1.1'],
+    local: 'TS-0018 has no TP for a missing From',
+    async run(t) {
+      const ae = await t.registerAe();
+      expectRsc(await t.retrieve(ae.path, undefined), 4000, 'RETRIEVE');
+      expectRsc(await t.create(ae.path, undefined, CNT, { 'm2m:cnt': {} }), 4000, 'CREATE of a container');
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/103',
+    purpose: 'a request from an AE-ID that is not registered is rejected with 4106',
+    clauses: ['TS-0004 7.3.2.1', 'TS-0004 6.6.3'],
+    local: 'TS-0018 has no TP for an unregistered originator',
+    async run(t) {
+      const ae = await t.registerAe();
+      expectRsc(await t.retrieve(ae.path, t.uniq('Cnobody')), 4106);
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/104',
+    purpose: 'a request with a release version the IUT does not support is rejected with 4001',
+    clauses: ['TS-0004 7.3.2.1', 'TS-0004 6.6.3', 'TS-0009 6.4.22'],
+    local: 'TS-0018 has no TP for an unsupported release version',
+    async run(t) {
+      const ae = await t.registerAe();
+      const r = await t.retrieve(ae.path, ae.aei, { rvi: '9' });
+      expectRsc(r, 4001);
+      expectRsc(await t.retrieve(ae.path, ae.aei), 2000, `the same request with rvi ${t.config.rvi}`);
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/105',
+    purpose: 'an HTTP request without the X-M2M-RI header is rejected with 4000 (HTTP 400)',
+    clauses: ['TS-0009 6.4.8', 'TS-0004 7.3.2.1', 'TS-0009 6.3.2'],
+    local: 'HTTP binding: TS-0018 has no TP for a missing Request Identifier',
+    binding: 'http',
+    async run(t) {
+      const http = t.http();
+      const ae = await t.registerAe();
+      const headers = rawHeaders(t, ae);
+      delete headers['X-M2M-RI'];
+      const r = asReply(
+        await http.raw({ method: 'GET', path: `/${ae.path}`, headers }),
+        `GET /${ae.path} (no X-M2M-RI)`,
+      );
+      expectRsc(r, 4000);
+      expectHttpStatus(r, 400, 'no X-M2M-RI');
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/CRE/102',
+    purpose: 'an HTTP CREATE whose Content-Type is not a oneM2M serialization is rejected with 4015 (HTTP 415)',
+    clauses: ['TS-0004 7.3.3.1', 'TS-0009 6.4.3', 'TS-0009 6.3.2'],
+    local: 'HTTP binding: TS-0018 has no TP for an unsupported media type',
+    binding: 'http',
+    async run(t) {
+      const http = t.http();
+      const ae = await t.registerAe();
+      const rn = t.uniq('cnt-');
+      const r = asReply(
+        await http.raw({
+          method: 'POST',
+          path: `/${ae.path}`,
+          headers: rawHeaders(t, ae, { 'Content-Type': 'text/plain;ty=3' }),
+          body: JSON.stringify({ 'm2m:cnt': { rn } }),
+        }),
+        `POST /${ae.path} (Content-Type text/plain;ty=3)`,
+      );
+      expectRsc(r, 4015);
+      expectHttpStatus(r, 415, 'unsupported media type');
+      expectRsc(await t.retrieve(`${ae.path}/${rn}`, ae.aei), 4004, 'nothing created');
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/CRE/103',
+    purpose: 'an HTTP CREATE whose JSON content does not parse is rejected with 4000 (HTTP 400)',
+    clauses: ['TS-0004 8.4', 'TS-0004 7.3.3.3', 'TS-0009 6.3.2'],
+    local: 'HTTP binding: TS-0018 has no TP for malformed content',
+    binding: 'http',
+    async run(t) {
+      const http = t.http();
+      const ae = await t.registerAe();
+      const r = asReply(
+        await http.raw({
+          method: 'POST',
+          path: `/${ae.path}`,
+          headers: rawHeaders(t, ae, { 'Content-Type': 'application/json;ty=3' }),
+          body: '{"m2m:cnt": {"rn": ',
+        }),
+        `POST /${ae.path} (malformed JSON)`,
+      );
+      expectRsc(r, 4000);
+      expectHttpStatus(r, 400, 'malformed JSON');
+      const children = await t.retrieve(ae.path, ae.aei, { rcn: 6 });
+      expectRsc(children, 2000, 'child resource references of the AE');
+      const rrf = resourceOf(children, 'm2m:rrl').rrf;
+      check(rrf === undefined || (Array.isArray(rrf) && rrf.length === 0), `nothing created, got ${show(rrf)}`);
+    },
+  },
+];

@@ -1,0 +1,15 @@
+/** Every test purpose of the suite, in run order. */
+import type { TestPurpose } from '../tp.js';
+import { containerTps } from './dmr-container.js';
+import { contentInstanceTps } from './dmr-content-instance.js';
+import { genericTps } from './generic.js';
+import { registrationTps } from './registration.js';
+
+export const AREAS: { name: string; tps: TestPurpose[] }[] = [
+  { name: 'registration', tps: registrationTps },
+  { name: 'dmr-container', tps: containerTps },
+  { name: 'dmr-content-instance', tps: contentInstanceTps },
+  { name: 'generic', tps: genericTps },
+];
+
+export const ALL_TPS: TestPurpose[] = AREAS.flatMap((a) => a.tps);
