@@ -83,7 +83,11 @@ export class HttpBinding implements ProtocolBinding {
     });
     req.on('error', (err) => this.log.debug({ err }, 'HTTP request stream error'));
     req.on('end', () => {
-      const accept = this.serializations.negotiate(header(req, 'accept'), jsonCodec);
+      // without an Accept the answer uses the request's own serialization (TS-0004 7.3.3.12 / TS-0009 6.4.4)
+      const accept = this.serializations.negotiate(
+        header(req, 'accept'),
+        this.serializations.responseFallback(header(req, 'content-type')),
+      );
       if (tooLarge) {
         const e = badRequest(`the request body exceeds ${this.opts.maxRequestBytes} bytes`);
         return this.reply(
@@ -175,7 +179,13 @@ export class HttpBinding implements ProtocolBinding {
   }
 
   /** response primitive -> HTTP (TS-0009 6.3, 6.4): status per Table 6.3.2-1, no reason phrase. */
-  private reply(res: ServerResponse, rsp: ResponsePrimitive, codec: Codec, rvi: string | undefined, close = false) {
+  private reply(
+    res: ServerResponse,
+    rsp: ResponsePrimitive,
+    codec: Codec,
+    rvi: string | undefined,
+    close = false,
+  ): void {
     if (res.headersSent) return;
     const headers: Record<string, string | number> = {
       'X-M2M-RSC': rsp.rsc,
@@ -191,7 +201,15 @@ export class HttpBinding implements ProtocolBinding {
     if (close) headers.Connection = 'close';
     let body: Buffer | undefined;
     if (rsp.pc !== undefined) {
-      body = codec.encode(rsp.pc);
+      try {
+        body = codec.encode(rsp.pc);
+      } catch (err) {
+        // a content the codec cannot carry is the CSE's fault, never a crash
+        this.log.error({ err, rqi: rsp.rqi }, 'the response content could not be serialized');
+        if (codec === jsonCodec) throw err;
+        const e = new CseError(RSC.INTERNAL_SERVER_ERROR, `the response could not be serialized as ${codec.format}`);
+        return this.reply(res, errorResponse(e, rsp.rqi), jsonCodec, rvi, close);
+      }
       headers['Content-Type'] = codec.mediaType;
     }
     headers['Content-Length'] = body?.length ?? 0;
