@@ -11,6 +11,7 @@ export const ROOT = new URL('..', import.meta.url).pathname;
 export interface Spawned {
   child: ChildProcess;
   port: number;
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -37,6 +38,7 @@ export async function spawnCse(args: string[] = []): Promise<Spawned> {
   return {
     child,
     port,
+    dataDir,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());

@@ -40,7 +40,24 @@ CREATE TABLE IF NOT EXISTS labels (
   PRIMARY KEY (lbl, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (seq);
+CREATE TRIGGER IF NOT EXISTS resources_labels_gone AFTER DELETE ON resources BEGIN
+  DELETE FROM labels WHERE seq = old.seq;
+END;
 `;
+
+/**
+ * What the database holds for a resource object this store handed out or wrote: an update rewrites only the
+ * document (and state tag) when the indexed columns and labels did not change, e.g. a container's cni / cbs
+ * after each new instance, and so leaves the indexes alone.
+ */
+interface Persisted {
+  seq: number;
+  lt: string;
+  et: string | null;
+  cs: number | null;
+  lbl: string;
+}
+const persisted = new WeakMap<StoredResource, Persisted>();
 
 interface Row {
   seq: number;
@@ -84,11 +101,9 @@ export class SqliteStore implements ResourceStore {
          VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @doc)`,
       ),
       update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, doc = @doc WHERE ri = @ri RETURNING seq`),
+      updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE seq = @seq`),
       insertLabel: p(`INSERT OR IGNORE INTO labels (lbl, seq) VALUES (?, ?)`),
       deleteLabels: p(`DELETE FROM labels WHERE seq = ?`),
-      deleteSubtreeLabels: p(
-        `DELETE FROM labels WHERE seq IN (SELECT seq FROM resources WHERE srn = @srn OR (srn > @lo AND srn < @hi))`,
-      ),
       deleteSubtree: p(`DELETE FROM resources WHERE srn = @srn OR (srn > @lo AND srn < @hi)`),
       begin: p('BEGIN IMMEDIATE'),
       commit: p('COMMIT'),
@@ -128,21 +143,34 @@ export class SqliteStore implements ResourceStore {
   }
 
   insert(r: StoredResource) {
-    const info = this.stmt.insert.run(columns(r));
-    this.writeLabels(Number(info.lastInsertRowid), r.attrs.lbl);
+    const cols = columns(r);
+    const seq = Number(this.stmt.insert.run(cols).lastInsertRowid);
+    this.writeLabels(seq, r.attrs.lbl);
+    remember(r, seq, cols);
   }
 
   update(r: StoredResource) {
-    const row = this.stmt.update.get(columns(r)) as { seq: number } | undefined;
-    if (!row) return;
-    this.stmt.deleteLabels.run(row.seq);
-    this.writeLabels(row.seq, r.attrs.lbl);
+    const cols = columns(r);
+    const before = persisted.get(r);
+    let seq: number;
+    if (before && before.lt === cols.lt && before.et === cols.et && before.cs === cols.cs) {
+      seq = before.seq;
+      this.stmt.updateDoc.run({ seq, st: cols.st, doc: cols.doc });
+    } else {
+      const row = this.stmt.update.get(cols) as { seq: number } | undefined;
+      if (!row) return;
+      seq = row.seq;
+    }
+    if (before?.lbl !== labelsOf(r)) {
+      this.stmt.deleteLabels.run(seq);
+      this.writeLabels(seq, r.attrs.lbl);
+    }
+    remember(r, seq, cols);
   }
 
   deleteSubtree(r: StoredResource) {
     // children's srn = parent srn + '/' + rn: the range ('srn/', 'srn0') holds exactly the descendants
     const range = { srn: r.srn, lo: `${r.srn}/`, hi: `${r.srn}0` };
-    this.stmt.deleteSubtreeLabels.run(range);
     return this.stmt.deleteSubtree.run(range).changes;
   }
 
@@ -236,10 +264,16 @@ function columns(r: StoredResource) {
   };
 }
 
+const labelsOf = (r: StoredResource) => JSON.stringify(r.attrs.lbl ?? null);
+
+function remember(r: StoredResource, seq: number, cols: { lt: string; et: string | null; cs: number | null }) {
+  persisted.set(r, { seq, lt: cols.lt, et: cols.et, cs: cols.cs, lbl: labelsOf(r) });
+}
+
 function toResource(row: Row | undefined): StoredResource | undefined {
   if (!row) return undefined;
   const attrs = JSON.parse(row.doc) as Record<string, unknown>;
-  return {
+  const r: StoredResource = {
     ri: row.ri,
     pi: row.pi,
     rn: attrs.rn as string,
@@ -248,4 +282,12 @@ function toResource(row: Row | undefined): StoredResource | undefined {
     creator: row.creator ?? undefined,
     attrs,
   };
+  persisted.set(r, {
+    seq: row.seq,
+    lt: attrs.lt as string,
+    et: (attrs.et as string | undefined) ?? null,
+    cs: (attrs.cs as number | undefined) ?? null,
+    lbl: labelsOf(r),
+  });
+  return r;
 }

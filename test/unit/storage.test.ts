@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CachedStore } from '../../src/storage/cache.js';
 import { SqliteStore } from '../../src/storage/sqlite.js';
@@ -134,6 +135,38 @@ describe('CachedStore newest child (la)', () => {
     store.transaction(() => store.deleteSubtree(store.get('cnt')!));
     expect(store.newestChild('cnt', 4)).toBeUndefined();
     await store.committed();
+    store.close();
+  });
+});
+
+describe('SqliteStore labels and indexed columns', () => {
+  it('keeps the labels table in step through insert, update and subtree delete', async () => {
+    const file = dbFile();
+    const store = new SqliteStore(file, { groupCommit: false });
+    const raw = new Database(file, { readonly: true });
+    const labels = () =>
+      (raw.prepare('SELECT lbl FROM labels ORDER BY lbl').all() as { lbl: string }[]).map((r) => r.lbl);
+    const cnt = res('cnt', 'cb/cnt', 'cb', 3, { lbl: ['a', 'b'], st: 0 });
+    store.transaction(() => store.insert(cnt));
+    store.transaction(() => store.insert(res('cin', 'cb/cnt/cin', 'cnt', 4, { lbl: ['c'] })));
+    expect(labels()).toEqual(['a', 'b', 'c']);
+    cnt.attrs.lbl = ['x'];
+    store.transaction(() => store.update(cnt));
+    expect(labels()).toEqual(['c', 'x']);
+    // only the document changes: the row keeps its indexed columns and labels
+    cnt.attrs.st = 7;
+    store.transaction(() => store.update(cnt));
+    expect(store.get('cnt')!.attrs).toMatchObject({ st: 7, lbl: ['x'] });
+    expect(raw.prepare('SELECT st, lt FROM resources WHERE ri = ?').get('cnt')).toEqual({
+      st: 7,
+      lt: '20260101T000000',
+    });
+    cnt.attrs.lt = '20260102T000000';
+    store.transaction(() => store.update(cnt));
+    expect(raw.prepare('SELECT lt FROM resources WHERE ri = ?').get('cnt')).toEqual({ lt: '20260102T000000' });
+    store.transaction(() => store.deleteSubtree(cnt));
+    expect(labels()).toEqual([]);
+    raw.close();
     store.close();
   });
 });
