@@ -15,6 +15,7 @@ export interface CseConfig {
   httpHost: string;
   coapEnabled: boolean;
   coapPort: number;
+  coapHost: string;
   mqttEnabled: boolean;
   mqttPort: number;
   mqttUrl: string;
@@ -47,7 +48,8 @@ export const OPTIONS: Option[] = [
   { key: 'httpPort', flag: 'http-port', kind: 'int', default: 8080, help: 'HTTP binding port (0 = any free port)' },
   { key: 'httpHost', flag: 'http-host', kind: 'string', default: '0.0.0.0', help: 'HTTP binding listen address' },
   { key: 'httpEnabled', flag: 'http', kind: 'bool', default: true, help: 'start the HTTP binding', negate: 'no-http' },
-  { key: 'coapPort', flag: 'coap-port', kind: 'int', default: 5683, help: 'CoAP binding UDP port' },
+  { key: 'coapPort', flag: 'coap-port', kind: 'int', default: 5683, help: 'CoAP binding UDP port (0 = any free port)' },
+  { key: 'coapHost', flag: 'coap-host', kind: 'string', default: '0.0.0.0', help: 'CoAP binding listen address' },
   { key: 'coapEnabled', flag: 'coap', kind: 'bool', default: true, help: 'start the CoAP binding', negate: 'no-coap' },
   { key: 'mqttPort', flag: 'mqtt-port', kind: 'int', default: 1883, help: 'port of the embedded MQTT broker' },
   {

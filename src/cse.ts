@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { ProtocolBinding } from './bindings/binding.js';
+import { CoapBinding } from './bindings/coap/server.js';
 import { HttpBinding } from './bindings/http/server.js';
 import type { CseConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
@@ -13,7 +14,7 @@ import { ResourceTree } from './dispatch/tree.js';
 import { toTimestamp } from './primitive/time.js';
 import { resourceTypes } from './resources/index.js';
 import { SchemaRegistry } from './schema/registry.js';
-import { Serializations } from './serialization/index.js';
+import { Serializations, supportedSerializations } from './serialization/index.js';
 import { CachedStore } from './storage/cache.js';
 import { SqliteStore } from './storage/sqlite.js';
 import type { ResourceStore } from './storage/store.js';
@@ -57,6 +58,16 @@ export class Cse {
         await http.start();
         cse.bindings.push(http);
       }
+      if (config.coapEnabled) {
+        const coap = new CoapBinding(
+          dispatcher,
+          serializations,
+          { port: config.coapPort, host: config.coapHost, maxRequestBytes: config.maxRequestBytes },
+          log.child({ binding: 'coap' }),
+        );
+        await coap.start();
+        cse.bindings.push(coap);
+      }
       cse.ensureCseBase();
     } catch (e) {
       await cse.stop();
@@ -78,7 +89,7 @@ export class Cse {
         cseRn: config.cseRn,
         dataDir: config.dataDir,
         bindings: Object.fromEntries(cse.bindings.map((b) => [b.name, b.port()])),
-        notStarted: ['coap', 'mqtt'].filter((b) => (b === 'coap' ? config.coapEnabled : config.mqttEnabled)),
+        notStarted: config.mqttEnabled ? ['mqtt'] : [],
         expiredOnStart: removed,
       },
       'CSE started',
@@ -101,7 +112,12 @@ export class Cse {
       );
     const now = toTimestamp(Date.now());
     const http = this.bindings.find((b) => b.name === 'http');
-    const host = c.httpHost === '0.0.0.0' || c.httpHost === '::' ? '127.0.0.1' : c.httpHost;
+    const coap = this.bindings.find((b) => b.name === 'coap');
+    const reachable = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h);
+    const poa = [
+      ...(http ? [`http://${reachable(c.httpHost)}:${http.port()}`] : []),
+      ...(coap ? [`coap://${reachable(c.coapHost)}:${coap.port()}`] : []),
+    ];
     const attrs = {
       ...(existing?.attrs ?? { ct: now }),
       ty: CSE_BASE,
@@ -112,9 +128,9 @@ export class Cse {
       cst: IN_CSE,
       csi: c.cseId,
       srt: [...resourceTypes.keys()].sort((a, b) => a - b),
-      poa: http ? [`http://${host}:${http.port()}`] : [],
+      poa,
       srv: c.releaseVersions,
-      csz: ['application/json'],
+      csz: [...supportedSerializations],
     };
     const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: CSE_BASE, creator: c.admin, attrs };
     this.store.transaction(() => (existing ? this.store.update(cb) : this.store.insert(cb)));

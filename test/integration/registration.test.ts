@@ -29,7 +29,7 @@ describe('CSEBase (TS-0004 7.4.3)', () => {
     });
     expect(cb.srt).toEqual(expect.arrayContaining([2, 3, 4, 5]));
     expect(cb.poa[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(cb.csz).toContain('application/json');
+    expect(cb.csz).toEqual(['json', 'xml', 'cbor']); // m2m:serializations: xml | json | cbor tokens (CDT-commonTypes.xsd)
   });
 
   it('create, update and delete of the CSEBase are 4005', async () => {

@@ -1,0 +1,184 @@
+/**
+ * The same oneM2M scenarios over every protocol binding (HTTP TS-0009, CoAP TS-0008), through one
+ * binding-neutral client: the bindings only map their transport, so the outcome must not depend on it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coapCodeOf, httpStatusOf } from '../../src/primitive/mapping.js';
+import { bindingClient, type BindingClient, type BindingName } from '../helpers/binding-client.js';
+import { startTestCse, type TestCse } from '../helpers/cse.js';
+
+let t: TestCse;
+beforeAll(async () => {
+  t = await startTestCse({ coapEnabled: true, spId: 'example.com' });
+});
+afterAll(() => t.stop());
+
+describe.each(['http', 'coap'] as BindingName[])('over %s', (binding) => {
+  let c: BindingClient;
+  const AE = `Cbind${binding}`;
+  const aeRn = `${binding}ae`;
+  let aeRi: string;
+  const status = (rsc: number) => (binding === 'http' ? String(httpStatusOf(rsc)) : coapCodeOf(rsc));
+
+  beforeAll(async () => {
+    c = bindingClient(binding, t);
+  });
+  afterAll(() => c.close());
+
+  let n = 0;
+  const newCnt = async (attrs: Record<string, unknown> = {}) => {
+    const rn = `cnt${++n}`;
+    const r = await c.request({ path: `/cse-in/${aeRn}`, fr: AE, ty: 3, body: { 'm2m:cnt': { rn, ...attrs } } });
+    expect(r.rsc).toBe(2001);
+    return { path: `/cse-in/${aeRn}/${rn}`, rn, cnt: r.body['m2m:cnt'] };
+  };
+
+  it('AE registration: 2001 with the location; registering the same AE-ID again is 4117', async () => {
+    const body = { 'm2m:ae': { rn: aeRn, api: 'Nbind', rr: false, srv: ['3'] } };
+    const r = await c.request({ path: '/cse-in', fr: AE, ty: 2, body });
+    expect(r.rsc).toBe(2001);
+    expect(r.status).toBe(status(2001));
+    expect(r.location).toBe(`/cse-in/${aeRn}`);
+    expect(r.body['m2m:ae']).toMatchObject({ rn: aeRn, aei: AE, api: 'Nbind', ty: 2 });
+    aeRi = r.body['m2m:ae'].ri;
+    const again = await c.request({
+      path: '/cse-in',
+      fr: AE,
+      ty: 2,
+      body: { 'm2m:ae': { ...body['m2m:ae'], rn: 'x' } },
+    });
+    expect(again.rsc).toBe(4117);
+    expect(again.status).toBe(status(4117));
+    expect(again.body['m2m:dbg']).toBeTruthy();
+  });
+
+  it('container create, retrieve, update, delete', async () => {
+    const { path, cnt } = await newCnt({ lbl: ['a'] });
+    expect(cnt).toMatchObject({ ty: 3, cni: 0, lbl: ['a'] });
+    const r = await c.request({ path, fr: AE });
+    expect(r.rsc).toBe(2000);
+    expect(r.status).toBe(status(2000));
+    expect(r.body['m2m:cnt'].ri).toBe(cnt.ri);
+    const u = await c.request({ op: 'update', path, fr: AE, body: { 'm2m:cnt': { lbl: ['b'] } } });
+    expect(u.rsc).toBe(2004);
+    expect(u.status).toBe(status(2004));
+    expect(u.body['m2m:cnt'].lbl).toEqual(['b']);
+    expect((await c.request({ path, fr: AE })).body['m2m:cnt'].lbl).toEqual(['b']);
+    const d = await c.request({ method: 'DELETE', path, fr: AE });
+    expect(d.rsc).toBe(2002);
+    expect(d.status).toBe(status(2002));
+    const gone = await c.request({ path, fr: AE });
+    expect(gone.rsc).toBe(4004);
+    expect(gone.status).toBe(status(4004));
+  });
+
+  it('contentInstance create; la and ol', async () => {
+    const { path } = await newCnt();
+    for (const con of ['one', 'two', 'three']) {
+      const r = await c.request({ path, fr: AE, ty: 4, body: { 'm2m:cin': { con } } });
+      expect(r.rsc).toBe(2001);
+      expect(r.body['m2m:cin']).toMatchObject({ con, ty: 4, cs: con.length });
+      expect(r.location).toBe(`${path}/${r.body['m2m:cin'].rn}`);
+    }
+    expect((await c.request({ path: `${path}/la`, fr: AE })).body['m2m:cin'].con).toBe('three');
+    expect((await c.request({ path: `${path}/ol`, fr: AE })).body['m2m:cin'].con).toBe('one');
+    expect((await c.request({ path, fr: AE })).body['m2m:cnt']).toMatchObject({ cni: 3, cbs: 11 });
+  });
+
+  it('resultContent: create with rcn 0, 2, 3; retrieve with rcn 4 and 6', async () => {
+    const parent = `/cse-in/${aeRn}`;
+    const r0 = await c.request({ path: parent, query: 'rcn=0', fr: AE, ty: 3, body: { 'm2m:cnt': {} } });
+    expect(r0.rsc).toBe(2001);
+    expect(r0.body).toBeUndefined();
+    const r2 = await c.request({ path: parent, query: 'rcn=2', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'rc2' } } });
+    expect(r2.body).toEqual({ 'm2m:uri': `cse-in/${aeRn}/rc2` });
+    const r3 = await c.request({ path: parent, query: 'rcn=3', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'rc3' } } });
+    expect(r3.body['m2m:rce'].uri).toBe(`cse-in/${aeRn}/rc3`);
+    expect(r3.body['m2m:rce']['m2m:cnt'].rn).toBe('rc3');
+    const { path } = await newCnt();
+    await c.request({ path, fr: AE, ty: 4, body: { 'm2m:cin': { rn: 'i1', con: 'x' } } });
+    const r4 = await c.request({ path, query: 'rcn=4', fr: AE });
+    expect(r4.rsc).toBe(2000);
+    expect(r4.body['m2m:cnt']['m2m:cin'].map((x: { rn: string }) => x.rn)).toEqual(['i1']);
+    const r6 = await c.request({ path, query: 'rcn=6', fr: AE });
+    expect(r6.rsc).toBe(2000);
+    expect(JSON.stringify(r6.body)).toContain('i1');
+  });
+
+  it('4004 unknown target, 4005 not allowed, 4105 duplicate name, 4000 invalid content, 4001 bad rvi', async () => {
+    const nf = await c.request({ path: '/cse-in/nothing-here', fr: AE });
+    expect([nf.rsc, nf.status]).toEqual([4004, status(4004)]);
+    const na = await c.request({ op: 'delete', path: '/cse-in', fr: 'CAdmin' });
+    expect([na.rsc, na.status]).toEqual([4005, status(4005)]);
+    const { rn } = await newCnt();
+    const dup = await c.request({ path: `/cse-in/${aeRn}`, fr: AE, ty: 3, body: { 'm2m:cnt': { rn } } });
+    expect([dup.rsc, dup.status]).toEqual([4105, status(4105)]);
+    const bad = await c.request({ path: `/cse-in/${aeRn}`, fr: AE, ty: 3, body: { 'm2m:cnt': { foo: 1 } } });
+    expect([bad.rsc, bad.status]).toEqual([4000, status(4000)]);
+    expect(bad.body['m2m:dbg']).toMatch(/foo/);
+    const json = await c.request({ path: `/cse-in/${aeRn}`, fr: AE, ty: 3, body: '{"m2m:cnt": {' });
+    expect(json.rsc).toBe(4000);
+    const rvi = await c.request({ path: '/cse-in', fr: AE, rvi: '9' });
+    expect([rvi.rsc, rvi.status]).toEqual([4001, status(4001)]);
+    const rqi = await c.request({ path: '/cse-in', fr: AE, rqi: null });
+    expect([rqi.rsc, rqi.status]).toEqual([4000, status(4000)]);
+    const acc = await c.request({ path: '/cse-in', fr: AE, accept: 'text/plain' });
+    expect([acc.rsc, acc.status]).toEqual([5207, status(5207)]);
+  });
+
+  it('partial retrieve with atrl', async () => {
+    const { path } = await newCnt({ lbl: ['p'], mni: 3 });
+    const r = await c.request({ path, query: 'atrl=lbl+mni', fr: AE });
+    expect(r.rsc).toBe(2000);
+    expect(r.body).toEqual({ 'm2m:cnt': { lbl: ['p'], mni: 3 } });
+  });
+
+  it('addressing: structured, unstructured, SP-relative (~) and absolute (_) reach the same resource', async () => {
+    const { rn, cnt } = await newCnt();
+    const forms = [
+      `/cse-in/${aeRn}/${rn}`,
+      `/-/${aeRn}/${rn}`,
+      `/${cnt.ri}`,
+      `/${aeRi}/${rn}`,
+      `/~/id-in/cse-in/${aeRn}/${rn}`,
+      `/~/id-in/${cnt.ri}`,
+      `/_/example.com/id-in/cse-in/${aeRn}/${rn}`,
+      `/_/example.com/id-in/${cnt.ri}`,
+    ];
+    for (const path of forms) {
+      const r = await c.request({ path, fr: AE });
+      expect(r.rsc, path).toBe(2000);
+      expect(r.body['m2m:cnt'].ri, path).toBe(cnt.ri);
+    }
+    expect((await c.request({ path: '/~/id-in', fr: AE })).body['m2m:cb'].ri).toBe('id-in');
+    expect((await c.request({ path: '/~/id-other/cse-in', fr: AE })).rsc).toBe(4004);
+  });
+});
+
+describe('across bindings', () => {
+  it('what one binding creates, the other reads, updates and deletes', async () => {
+    const coap = bindingClient('coap', t);
+    const http = bindingClient('http', t);
+    try {
+      const AE = 'Ccross';
+      const ae = await coap.request({
+        path: '/cse-in',
+        fr: AE,
+        ty: 2,
+        body: { 'm2m:ae': { rn: 'crossae', api: 'Ncross', rr: false, srv: ['3'] } },
+      });
+      expect(ae.rsc).toBe(2001);
+      const viaHttp = await http.request({ path: '/cse-in/crossae', fr: AE });
+      expect(viaHttp.body).toEqual(ae.body);
+      expect(
+        (await http.request({ method: 'PUT', path: '/cse-in/crossae', fr: AE, body: { 'm2m:ae': { lbl: ['h'] } } }))
+          .rsc,
+      ).toBe(2004);
+      expect((await coap.request({ path: '/cse-in/crossae', fr: AE })).body['m2m:ae'].lbl).toEqual(['h']);
+      expect((await coap.request({ method: 'DELETE', path: '/cse-in/crossae', fr: AE })).rsc).toBe(2002);
+      expect((await http.request({ path: '/cse-in/crossae', fr: 'CAdmin' })).rsc).toBe(4004);
+    } finally {
+      await coap.close();
+    }
+  });
+});
