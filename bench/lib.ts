@@ -11,24 +11,34 @@ export const ROOT = new URL('..', import.meta.url).pathname;
 export interface Spawned {
   child: ChildProcess;
   port: number;
+  /** the CoAP port, when the CoAP binding was started */
+  coapPort?: number;
   dataDir?: string;
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/main.js` on a free port with a fresh data directory; resolves once it logged its start. */
-export async function spawnCse(args: string[] = []): Promise<Spawned> {
+/**
+ * Starts `node dist/main.js` on free ports (HTTP; CoAP too with `coap`) with a fresh data directory; resolves once
+ * it logged its start.
+ */
+export async function spawnCse(args: string[] = [], opts: { coap?: boolean } = {}): Promise<Spawned> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cse-bench-'));
+  const coap = opts.coap ? ['--coap-port', '0', '--coap-host', '127.0.0.1'] : ['--no-coap'];
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'dist/main.js'), '--http-port', '0', '--no-coap', '--no-mqtt', '--data-dir', dataDir, ...args],
+    [join(ROOT, 'dist/main.js'), '--http-port', '0', ...coap, '--no-mqtt', '--data-dir', dataDir, ...args],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  let coapPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { msg?: string; bindings?: { http?: number } };
-        if (msg.msg === 'CSE started') resolve(msg.bindings!.http!);
+        const msg = JSON.parse(line) as { msg?: string; bindings?: { http?: number; coap?: number } };
+        if (msg.msg === 'CSE started') {
+          coapPort = msg.bindings!.coap;
+          resolve(msg.bindings!.http!);
+        }
       } catch {
         /* not a log line */
       }
@@ -38,6 +48,7 @@ export async function spawnCse(args: string[] = []): Promise<Spawned> {
   return {
     child,
     port,
+    coapPort,
     dataDir,
     stop: () =>
       new Promise((resolve) => {

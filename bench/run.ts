@@ -1,15 +1,19 @@
 /**
- * HTTP throughput and latency of the CSE against the floor of any Node server on this machine (a bare node:http
- * answering a small JSON), in the same run, with autocannon and 32 keep-alive connections.
+ * Throughput and latency of the CSE against the floor of any Node server on this machine (a bare node:http
+ * answering a small JSON), in the same run: over HTTP with autocannon and 32 keep-alive connections (JSON, and
+ * the cost of CBOR and XML), and over CoAP with 32 requests in flight (CON, piggybacked answers).
  *
- *   npm run bench [-- --duration 10 --rounds 3 --connections 32 --only create,la,path --no-build]
+ *   npm run bench [-- --duration 10 --rounds 3 --connections 32 --only create,la,path,cbor,xml,coap --no-build]
  *
- * The CSE runs from dist/ (built first) in its own process; autocannon runs in this one.
+ * The CSE runs from dist/ (built first) in its own process; the load generators run in this one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Operation } from '../src/primitive/primitive.js';
+import { Serializations } from '../src/serialization/index.js';
+import { coapLoad } from './coap-load.js';
 import { ROOT, closeAgent, expectRsc, rssMb, send, spawnCse, spawnFloor } from './lib.js';
 
 function arg(name: string, fallback: string): string {
@@ -33,9 +37,32 @@ interface Row {
   target?: string;
 }
 
-async function measure(opts: Parameters<typeof autocannon>[0]) {
-  const r = await autocannon({ ...opts, duration, connections });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+interface Scenario {
+  name: string;
+  /** the --only group it belongs to */
+  group: string;
+  /** the share of the floor's rate it should reach */
+  target?: number;
+  run(seconds: number): Promise<Sample>;
+}
+
+function http(opts: Parameters<typeof autocannon>[0]) {
+  return async (seconds: number): Promise<Sample> => {
+    const r = await autocannon({ ...opts, duration: seconds, connections });
+    return {
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      errors: r.errors + r.timeouts + r.non2xx,
+    };
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -46,7 +73,7 @@ async function main() {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   }
   const floor = await spawnFloor();
-  const cse = await spawnCse();
+  const cse = await spawnCse([], { coap: true });
   const { port } = cse;
   const base = `http://127.0.0.1:${port}`;
   await expectRsc(
@@ -62,35 +89,86 @@ async function main() {
       2001,
     );
 
-  const scenarios: { name: string; key: string; target?: number; opts: Parameters<typeof autocannon>[0] }[] = [
-    { name: 'floor: bare node:http', key: 'floor', opts: { url: `http://127.0.0.1:${floor.port}/` } },
+  const codecs = new Serializations();
+  const cin = { 'm2m:cin': { cnf: 'text/plain:0', con: '21.5' } };
+  const create = (mediaType: string, body: string | Buffer) =>
+    http({
+      url: `${base}/cse-in/bench/data`,
+      method: 'POST',
+      headers: { ...HEADERS, Accept: mediaType, 'Content-Type': `${mediaType};ty=4` },
+      body,
+    });
+  const la = (mediaType: string) =>
+    http({ url: `${base}/cse-in/bench/read/la`, headers: { ...HEADERS, Accept: mediaType } });
+  const coapUrl = `coap://127.0.0.1:${cse.coapPort}`;
+  const scenarios: Scenario[] = [
+    { name: 'floor: bare node:http', group: 'floor', run: http({ url: `http://127.0.0.1:${floor.port}/` }) },
     {
       name: 'create contentInstance',
-      key: 'create',
+      group: 'create',
       target: 0.4,
-      opts: {
-        url: `${base}/cse-in/bench/data`,
-        method: 'POST',
-        headers: { ...HEADERS, 'Content-Type': 'application/json;ty=4' },
-        body: JSON.stringify({ 'm2m:cin': { cnf: 'text/plain:0', con: '21.5' } }),
-      },
+      run: create('application/json', JSON.stringify(cin)),
     },
-    { name: 'retrieve la', key: 'la', target: 0.6, opts: { url: `${base}/cse-in/bench/read/la`, headers: HEADERS } },
+    { name: 'retrieve la', group: 'la', target: 0.6, run: la('application/json') },
     {
       name: 'retrieve by path (container)',
-      key: 'path',
+      group: 'path',
       target: 0.6,
-      opts: { url: `${base}/cse-in/bench/read`, headers: HEADERS },
+      run: http({ url: `${base}/cse-in/bench/read`, headers: HEADERS }),
     },
-  ].filter((s) => s.key === 'floor' || only.length === 0 || only.includes(s.key));
+    {
+      name: 'create contentInstance, CBOR',
+      group: 'cbor',
+      run: create('application/cbor', codecs.get('cbor')!.encode(cin)),
+    },
+    { name: 'retrieve la, CBOR', group: 'cbor', run: la('application/cbor') },
+    {
+      name: 'create contentInstance, XML',
+      group: 'xml',
+      run: create('application/xml', codecs.get('xml')!.encode(cin)),
+    },
+    { name: 'retrieve la, XML', group: 'xml', run: la('application/xml') },
+    {
+      name: 'CoAP create contentInstance',
+      group: 'coap',
+      run: (seconds: number) =>
+        coapLoad(
+          coapUrl,
+          (i) => ({
+            op: Operation.Create,
+            to: 'cse-in/bench/data',
+            fr: 'Cbench',
+            rqi: `c${i}`,
+            rvi: '3',
+            ty: 4,
+            pc: cin,
+          }),
+          2001,
+          connections,
+          seconds,
+        ),
+    },
+    {
+      name: 'CoAP retrieve la',
+      group: 'coap',
+      run: (seconds: number) =>
+        coapLoad(
+          coapUrl,
+          (i) => ({ op: Operation.Retrieve, to: 'cse-in/bench/read/la', fr: 'Cbench', rqi: `r${i}`, rvi: '3' }),
+          2000,
+          connections,
+          seconds,
+        ),
+    },
+  ].filter((s) => s.group === 'floor' || only.length === 0 || only.includes(s.group));
 
   // rounds interleave the floor and the CSE, so that both see the same (shared, noisy) machine; medians reported
-  for (const s of scenarios) await autocannon({ ...s.opts, duration: 2, connections }); // warm-up
-  const samples = new Map(scenarios.map((s) => [s.key, [] as Awaited<ReturnType<typeof measure>>[]]));
+  for (const s of scenarios) await s.run(2); // warm-up
+  const samples = new Map(scenarios.map((s) => [s.name, [] as Sample[]]));
   for (let round = 1; round <= rounds; round++) {
     for (const s of scenarios) {
-      const m = await measure(s.opts);
-      samples.get(s.key)!.push(m);
+      const m = await s.run(duration);
+      samples.get(s.name)!.push(m);
       console.log(
         `round ${round}  ${s.name.padEnd(30)} ${String(Math.round(m.rps)).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms${m.errors ? `  (${m.errors} errors)` : ''}`,
       );
@@ -102,7 +180,7 @@ async function main() {
   closeAgent();
 
   const rows: Row[] = scenarios.map((s) => {
-    const ms = samples.get(s.key)!;
+    const ms = samples.get(s.name)!;
     return {
       scenario: s.name,
       rps: Math.round(median(ms.map((m) => m.rps))),

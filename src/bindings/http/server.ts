@@ -199,10 +199,10 @@ export class HttpBinding implements ProtocolBinding {
     if (rsp.cnot !== undefined) headers['X-M2M-CTO'] = rsp.cnot;
     if (rsp.ec !== undefined) headers['X-M2M-EC'] = rsp.ec;
     if (close) headers.Connection = 'close';
-    let body: Buffer | undefined;
+    let body: Buffer | string | undefined;
     if (rsp.pc !== undefined) {
       try {
-        body = codec.encode(rsp.pc);
+        body = codec.encodeText ? codec.encodeText(rsp.pc) : codec.encode(rsp.pc);
       } catch (err) {
         // a content the codec cannot carry is the CSE's fault, never a crash
         this.log.error({ err, rqi: rsp.rqi }, 'the response content could not be serialized');
@@ -212,7 +212,8 @@ export class HttpBinding implements ProtocolBinding {
       }
       headers['Content-Type'] = codec.mediaType;
     }
-    headers['Content-Length'] = body?.length ?? 0;
+    headers['Content-Length'] =
+      body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     res.writeHead(httpStatusOf(rsp.rsc), '', headers);
     res.end(body);
   }
