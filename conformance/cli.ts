@@ -1,7 +1,7 @@
 /**
  * Command line of the conformance suite:
  *
- *   npm run conformance -- --target http://127.0.0.1:8080 [--cse-rn cse-in] [--cse-id /id-in] [--sp-id onem2m.local]
+ *   npm run conformance -- --target http://127.0.0.1:8080|coap://127.0.0.1:5683 [--cse-rn cse-in] [--cse-id /id-in] [--sp-id onem2m.local]
  *                          [--admin CAdmin] [--rvi 3] [--only TP/oneM2M/CSE/DMR] [--timeout 60000] [--list]
  *
  * One line per TP, then `N skipped` (if any) and last `N passed, N failed`. Exit code 0 when nothing failed,
@@ -16,12 +16,13 @@ const USAGE = `Usage: npm run conformance -- --target <url> [options]
 
 Runs the oneM2M CSE conformance test purposes (TS-0018 ids) against a running CSE, black-box.
 
-  --target <url>     the CSE to test: http://host:port (coap:// is not supported yet)
+  --target <url>     the CSE to test: http://host:port or coap://host:port (CoAP over UDP;
+                     the HTTP-only test purposes are then skipped)
   --cse-rn <name>    resource name of the CSEBase              (default ${DEFAULT_TARGET.cseRn})
   --cse-id <id>      SP-relative CSE-ID                        (default ${DEFAULT_TARGET.cseId})
   --sp-id <domain>   M2M-SP-ID, for absolute addresses         (default ${DEFAULT_TARGET.spId})
   --admin <orig>     originator with every privilege           (default ${DEFAULT_TARGET.admin})
-  --rvi <version>    release version sent as X-M2M-RVI / srv   (default ${DEFAULT_TARGET.rvi})
+  --rvi <version>    release version sent (rvi), put in srv    (default ${DEFAULT_TARGET.rvi})
   --only <prefix>    run only TPs whose id starts with prefix; repeat or comma-separate
                      (e.g. --only TP/oneM2M/CSE/DMR)
   --timeout <ms>     time limit per TP                         (default 60000)

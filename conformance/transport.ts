@@ -7,7 +7,18 @@
  * (6.4.3), the created resource's address the Content-Location header (6.4.4). Binding-specific TPs (a missing
  * X-M2M-RI header, malformed JSON, a wrong Content-Type) use the raw escape hatch `http`, which only the HTTP
  * transport has; on any other transport such TPs are skipped, not passed.
+ *
+ * The CoAP implementation follows TS-0008 through this project's CoAP client (src/bindings/coap/client.ts): the
+ * request becomes a RequestPrimitive that the client maps to CoAP (6.2): the operation to the method (6.2.1,
+ * CREATE a POST with oneM2M-TY), `to` to Uri-Path with a first segment `~` (SP-relative) or `_` (absolute)
+ * (6.2.2.3), the parameters to oneM2M options (6.2.2.4) and Uri-Query options; the answer's oneM2M-RSC, -RQI,
+ * -RVI, -CTS options, Location-Path and payload come back as the protocol-neutral response, its code as `status`.
  */
+import { CoapClient, type CoapRequest, type CoapResponse } from '../src/bindings/coap/client.js';
+import { codeText, decodeString, decodeUint, getOption, Opt, type CoapOption } from '../src/bindings/coap/message.js';
+import { M2M_OPTIONS, M2mOpt } from '../src/bindings/coap/options.js';
+import { applyQuery } from '../src/bindings/http/query.js';
+import type { RequestPrimitive } from '../src/primitive/primitive.js';
 
 /** TS-0004 6.3.4.2.5 m2m:operation */
 export const Op = { Create: 1, Retrieve: 2, Update: 3, Delete: 4, Notify: 5 } as const;
@@ -73,7 +84,7 @@ export interface HttpEscapeHatch {
 }
 
 export interface Transport {
-  /** `http`, later `coap`, `mqtt`, ... */
+  /** `http`, `coap`, later `mqtt`, ... */
   readonly binding: string;
   readonly target: string;
   send(req: ConformanceRequest): Promise<ConformanceResponse>;
@@ -104,10 +115,13 @@ export function createTransport(target: string, opts: TransportOptions = {}): Tr
     case 'https:':
       return new HttpTransport(url, opts);
     case 'coap:':
+      return new CoapTransport(url, opts);
     case 'coaps:':
-      throw new UnsupportedTargetError(`the CoAP transport is not supported yet (target ${target}); use http://`);
+      throw new UnsupportedTargetError(`coaps:// (CoAP over DTLS) is not supported (target ${target}); use coap://`);
     default:
-      throw new UnsupportedTargetError(`no transport for the scheme '${url.protocol}' of ${target}; use http://`);
+      throw new UnsupportedTargetError(
+        `no transport for the scheme '${url.protocol}' of ${target}; use http:// or coap://`,
+      );
   }
 }
 
@@ -147,6 +161,32 @@ export function toOfHttpPath(path: string): string {
   return p.startsWith('/') ? p.slice(1) : p;
 }
 
+/**
+ * The parameters every binding carries as query parameters (HTTP query string, CoAP Uri-Query): rcn, drt and
+ * `query`; and the partial retrieve (TS-0009 6.2.2.2, TS-0008 6.2.2.3): `To#attr` and a RETRIEVE's Content
+ * m2m:atrl both travel as atrl. Returns the To without `#attr` and the Content without the m2m:atrl.
+ */
+function queryParameters(req: ConformanceRequest): { to: string; pc: unknown; query: Record<string, QueryValue> } {
+  let to = req.to;
+  const query: Record<string, QueryValue> = {};
+  if (req.rcn !== undefined) query.rcn = req.rcn;
+  if (req.drt !== undefined) query.drt = req.drt;
+  Object.assign(query, req.query);
+  const hash = to.indexOf('#');
+  const atrl: string[] = [];
+  if (hash >= 0) {
+    atrl.push(to.slice(hash + 1));
+    to = to.slice(0, hash);
+  }
+  let pc = req.pc;
+  if (req.op === Op.Retrieve && isAttributeList(pc)) {
+    atrl.push(...pc['m2m:atrl']);
+    pc = undefined;
+  }
+  if (atrl.length) query.atrl = atrl;
+  return { to, pc, query };
+}
+
 function queryText(q: Record<string, QueryValue>): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(q)) {
@@ -172,25 +212,7 @@ class HttpTransport implements Transport {
   }
 
   send(req: ConformanceRequest): Promise<ConformanceResponse> {
-    let to = req.to;
-    const query: Record<string, QueryValue> = {};
-    if (req.rcn !== undefined) query.rcn = req.rcn;
-    if (req.drt !== undefined) query.drt = req.drt;
-    Object.assign(query, req.query);
-    // partial retrieve (TS-0009 6.2.2.2): `To#attr` and a Content m2m:atrl both travel as the atrl query
-    const hash = to.indexOf('#');
-    const atrl: string[] = [];
-    if (hash >= 0) {
-      atrl.push(to.slice(hash + 1));
-      to = to.slice(0, hash);
-    }
-    let pc = req.pc;
-    if (req.op === Op.Retrieve && isAttributeList(pc)) {
-      atrl.push(...pc['m2m:atrl']);
-      pc = undefined;
-    }
-    if (atrl.length) query.atrl = atrl;
-
+    const { to, pc, query } = queryParameters(req);
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (req.fr !== undefined) headers['X-M2M-Origin'] = req.fr;
     if (req.rqi !== undefined) headers['X-M2M-RI'] = req.rqi;
@@ -239,6 +261,134 @@ class HttpTransport implements Transport {
 
   async close(): Promise<void> {
     /* fetch keeps no state that needs closing */
+  }
+}
+
+/** CoAP option numbers (RFC 7252 5.10, RFC 7959) -> the lower-case names under which `headers` carries them */
+const OPTION_NAMES: Record<number, string> = {
+  [Opt.ETag]: 'etag',
+  [Opt.LocationPath]: 'location-path',
+  [Opt.ContentFormat]: 'content-format',
+  [Opt.MaxAge]: 'max-age',
+  [Opt.LocationQuery]: 'location-query',
+  [Opt.Block2]: 'block2',
+  [Opt.Block1]: 'block1',
+  [Opt.Size2]: 'size2',
+  [Opt.Size1]: 'size1',
+};
+const UINT_OPTIONS = new Set<number>([Opt.ContentFormat, Opt.MaxAge, Opt.Block2, Opt.Block1, Opt.Size2, Opt.Size1]);
+
+/**
+ * The options of a CoAP response by lower-case name (`onem2m-rsc`, `content-format`, `location-path`, ...; an
+ * unknown option by its number): uint options as decimal numbers, the ETag in hex, the others as text; a
+ * repeated Location-Path joined with `/`, Location-Query with `&`.
+ */
+function optionHeaders(options: CoapOption[]): Record<string, string> {
+  const values = new Map<string, string[]>();
+  for (const o of options) {
+    const def = M2M_OPTIONS.get(o.number);
+    const name = def ? def.name.toLowerCase() : (OPTION_NAMES[o.number] ?? String(o.number));
+    let value: string;
+    if (def?.format === 'uint' || UINT_OPTIONS.has(o.number)) value = String(decodeUint(o.value, 8) ?? NaN);
+    else if (o.number === Opt.ETag) value = o.value.toString('hex');
+    else value = decodeString(o.value) ?? o.value.toString('hex');
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, v] of values)
+    headers[name] = v.join(name === 'location-path' ? '/' : name === 'location-query' ? '&' : ', ');
+  return headers;
+}
+
+/** This project's CoAP client, keeping the CoAP answer to each request (by its oneM2M-RQI) for status and options. */
+class RecordingCoapClient extends CoapClient {
+  readonly answers = new Map<string, CoapResponse>();
+
+  override async request(host: string, port: number, req: CoapRequest, timeoutMs?: number): Promise<CoapResponse> {
+    const rsp = await super.request(host, port, req, timeoutMs);
+    const rqi = getOption(req, M2mOpt.RQI);
+    if (rqi) this.answers.set(rqi.value.toString('utf8'), rsp);
+    return rsp;
+  }
+}
+
+/**
+ * TS-0008 over UDP, one CON request per oneM2M request (block-wise when the payload needs it), JSON content
+ * (Content-Format and Accept 50). A request that gets no CoAP answer at all (timeout, reset, unreachable) is a
+ * transport error, not a response of the target.
+ */
+class CoapTransport implements Transport {
+  readonly binding = 'coap';
+  readonly target: string;
+  private readonly base: string;
+  private readonly timeoutMs: number;
+  private readonly client: RecordingCoapClient;
+
+  constructor(url: URL, opts: TransportOptions) {
+    // the Uri-Path comes from `to` (TS-0008 6.2.2.3): a path or query in the target would replace it
+    if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash || url.username)
+      throw new UnsupportedTargetError(
+        `a coap:// target is host and port only (e.g. coap://127.0.0.1:5683), not ${url.toString()}`,
+      );
+    this.base = `coap://${url.host}`;
+    this.target = url.toString();
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.client = new RecordingCoapClient({ timeoutMs: this.timeoutMs });
+  }
+
+  async send(req: ConformanceRequest): Promise<ConformanceResponse> {
+    const { to, pc, query } = queryParameters(req);
+    // oneM2M-RQI is written from the primitive: a request without rqi sends an empty oneM2M-RQI option
+    const rqi = req.rqi ?? '';
+    const p: RequestPrimitive = { op: req.op, to, rqi };
+    if (req.fr !== undefined) p.fr = req.fr;
+    if (req.op === Op.Create) {
+      if (req.ty === undefined) throw new Error('a CREATE needs ty over CoAP (a POST without oneM2M-TY is a NOTIFY)');
+      p.ty = req.ty;
+    }
+    if (pc !== undefined) p.pc = pc as Record<string, unknown>;
+    if (req.rvi !== undefined) p.rvi = req.rvi;
+    const x = req.extras ?? {};
+    for (const k of ['ot', 'rqet', 'rset', 'oet', 'vsi', 'gid'] as const) {
+      const v = x[k];
+      if (v !== undefined) p[k] = v;
+    }
+    if (x.ec !== undefined) {
+      if (!/^\d+$/.test(x.ec)) throw new Error(`ec '${x.ec}' is not an integer (oneM2M-EC is a uint option)`);
+      p.ec = Number(x.ec);
+    }
+    // the query parameters travel as Uri-Query options, written from the primitive's fields
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(query))
+      for (const item of Array.isArray(v) ? v : [v as string | number | boolean]) search.append(k, String(item));
+    try {
+      applyQuery(p, search);
+    } catch (e) {
+      throw new Error(`the query parameters cannot be carried over CoAP: ${(e as Error).message}`, { cause: e });
+    }
+
+    const rsp = await this.client.send(this.base, p, { timeoutMs: this.timeoutMs });
+    const answer = this.client.answers.get(rqi);
+    this.client.answers.delete(rqi);
+    if (!answer) {
+      const dbg = (rsp.pc as Record<string, unknown> | undefined)?.['m2m:dbg'];
+      throw new Error(`no CoAP response from ${this.base}: ${typeof dbg === 'string' ? dbg : `rsc ${rsp.rsc}`}`);
+    }
+    const headers = optionHeaders(answer.options);
+    const rsc = Number(headers['onem2m-rsc'] ?? 0);
+    const out: ConformanceResponse = { rsc: Number.isFinite(rsc) ? rsc : 0, status: codeText(answer.code), headers };
+    if (headers['onem2m-rqi'] !== undefined) out.rqi = headers['onem2m-rqi'];
+    if (headers['onem2m-rvi'] !== undefined) out.rvi = headers['onem2m-rvi'];
+    if (rsp.cnst !== undefined) out.cnst = rsp.cnst;
+    if (rsp.location !== undefined) out.location = rsp.location;
+    // the content the client could not decode (an unknown Content-Format, a parse error) as text
+    if (rsp.pc !== undefined) out.pc = rsp.pc;
+    else if (answer.payload.length > 0) out.pc = answer.payload.toString('utf8');
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
   }
 }
 

@@ -1,9 +1,15 @@
 /**
- * One request shape for every protocol binding, so that the same scenario runs over HTTP and CoAP:
- * `request({ op, path, fr, ty, body, query, rvi, accept, contentFormat })` -> `{ rsc, body, location }`.
+ * One request shape for every protocol binding and serialization, so that the same scenario runs over HTTP and
+ * CoAP, in JSON, CBOR and XML:
+ * `request({ op, path, fr, ty, body, query, rvi, accept, contentFormat, format })` -> `{ rsc, body, location }`.
  * Paths are written as HTTP paths (`/cse-in/ae`, `/~/id-in/...`, `/_/sp/id-in/...`); over CoAP each segment
  * becomes a Uri-Path option, the query Uri-Query options, and the parameters oneM2M options (TS-0008 6.2).
  * The CoAP side uses the binding's own client (src/bindings/coap/client.ts), which is thereby tested too.
+ *
+ * The serialization (`format`, of the client or of one request; default json) encodes an object body, sets
+ * Content-Type / Content-Format and Accept to its media type (application/json|cbor|xml; CoAP 50, 60, 41), and
+ * decodes the reply with the same codec. A reply declared in another serialization is not decoded: `body` is
+ * then its text, so that the scenario's checks fail (TS-0004 7.3.3.12: the response uses the requested one).
  */
 import { CoapClient } from '../../src/bindings/coap/client.js';
 import {
@@ -15,8 +21,8 @@ import {
   option,
   type CoapOption,
 } from '../../src/bindings/coap/message.js';
-import { CONTENT_FORMATS, M2mOpt, contentFormatOf } from '../../src/bindings/coap/options.js';
-import { Serializations } from '../../src/serialization/index.js';
+import { CONTENT_FORMATS, M2mOpt, PLAIN_FORMAT, contentFormatOf } from '../../src/bindings/coap/options.js';
+import { Serializations, formatOf, parseMediaType, type Format } from '../../src/serialization/index.js';
 import type { TestCse } from './cse.js';
 
 export type BindingName = 'http' | 'coap';
@@ -30,17 +36,22 @@ export interface NeutralRequest {
   path: string;
   fr?: string;
   ty?: number;
-  /** an object is sent as JSON, a string as it is */
+  /** an object is encoded in the serialization (`format`), a string or a Buffer is sent as it is */
   body?: unknown;
+  /** the serialization of the body and of the reply; default the client's (json) */
+  format?: Format;
   /** `rcn=4&atrl=lbl+rn` */
   query?: string;
   /** default '3'; null leaves it out */
   rvi?: string | null;
   /** default a fresh one; null leaves it out */
   rqi?: string | null;
-  /** a media type (or, over CoAP, a Content-Format number); default application/json */
+  /**
+   * a media type (or, over CoAP, a Content-Format number); default the format's (application/json); when set,
+   * the reply is decoded by the media type it declares
+   */
   accept?: string | number;
-  /** media type of the body (or, over CoAP, a Content-Format number); default application/json */
+  /** media type of the body (or, over CoAP, a Content-Format number); default the format's (application/json) */
   contentFormat?: string | number;
 }
 
@@ -52,6 +63,13 @@ export interface NeutralReply {
   location?: string;
   /** the transport status: '201' over HTTP, '2.01' over CoAP */
   status: string;
+  /** the media type of the reply's content (over CoAP that of its Content-Format); undefined without one */
+  contentType?: string;
+}
+
+export interface BindingClientOptions {
+  /** the serialization of every request that names none; default json */
+  format?: Format;
 }
 
 export interface BindingClient {
@@ -76,30 +94,48 @@ const COAP_METHOD = {
 
 const serializations = new Serializations();
 
-function decode(mediaType: string | undefined, payload: Buffer): unknown {
+const mediaTypeOf = (format: Format) => `application/${format}`;
+
+/** a string or a Buffer as it is, anything else encoded in the serialization */
+function encode(body: unknown, format: Format): Buffer {
+  if (typeof body === 'string') return Buffer.from(body);
+  if (Buffer.isBuffer(body)) return body;
+  return serializations.get(format)!.encode(body);
+}
+
+/**
+ * The reply's content, decoded with the codec of the request's serialization when it declares that one; with an
+ * explicit Accept, with the codec of whatever it declares. Content that does not decode comes back as text.
+ */
+function decode(mediaType: string | undefined, payload: Buffer, format: Format, acceptSet: boolean): unknown {
   if (payload.length === 0) return undefined;
+  const declared = mediaType ? formatOf(parseMediaType(mediaType).type) : undefined;
+  const use = acceptSet || declared === format ? declared : undefined;
+  if (!use) return payload.toString();
   try {
-    return mediaType ? serializations.parseContentType(mediaType).codec.decode(payload) : payload.toString();
+    return serializations.get(use)!.decode(payload);
   } catch {
     return payload.toString();
   }
 }
 
-export function bindingClient(binding: BindingName, t: TestCse): BindingClient {
-  return binding === 'http' ? httpClient(t.url) : coapClient(t.coapPort);
+export function bindingClient(binding: BindingName, t: TestCse, opts: BindingClientOptions = {}): BindingClient {
+  const format = opts.format ?? 'json';
+  return binding === 'http' ? httpClient(t.url, format) : coapClient(t.coapPort, format);
 }
 
-function httpClient(base: string): BindingClient {
+function httpClient(base: string, defaultFormat: Format): BindingClient {
   return {
     async request(r) {
-      const headers: Record<string, string> = { Accept: String(r.accept ?? 'application/json') };
+      const format = r.format ?? defaultFormat;
+      const headers: Record<string, string> = { Accept: String(r.accept ?? mediaTypeOf(format)) };
       if (r.rqi !== null) headers['X-M2M-RI'] = r.rqi ?? `rq${++counter}`;
       if (r.rvi !== null) headers['X-M2M-RVI'] = r.rvi ?? '3';
       if (r.fr !== undefined) headers['X-M2M-Origin'] = r.fr;
-      let body: string | undefined;
+      let body: Buffer | undefined;
       if (r.body !== undefined) {
-        body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-        const type = String(r.contentFormat ?? 'application/json');
+        body = encode(r.body, format);
+        const type = String(r.contentFormat ?? mediaTypeOf(format));
         headers['Content-Type'] = r.ty === undefined ? type : `${type};ty=${r.ty}`;
       }
       const res = await fetch(`${base}${r.path}${r.query ? `?${r.query}` : ''}`, {
@@ -108,11 +144,13 @@ function httpClient(base: string): BindingClient {
         body,
       });
       const payload = Buffer.from(await res.arrayBuffer());
+      const contentType = res.headers.get('content-type') ?? undefined;
       return {
         rsc: Number(res.headers.get('x-m2m-rsc')),
-        body: decode(res.headers.get('content-type') ?? undefined, payload),
+        body: decode(contentType, payload, format, r.accept !== undefined),
         location: res.headers.get('content-location') ?? undefined,
         status: String(res.status),
+        contentType: payload.length > 0 ? contentType : undefined,
       };
     },
     close: async () => {},
@@ -133,11 +171,12 @@ const OTHER_FORMATS: Record<string, number> = {
   'application/octet-stream': 42,
 };
 
-function coapClient(port: number): BindingClient {
+function coapClient(port: number, defaultFormat: Format): BindingClient {
   const client = new CoapClient({ ackTimeoutMs: 500, timeoutMs: 10_000 });
   const number = (v: string | number) => (typeof v === 'number' ? v : (contentFormatOf(v) ?? OTHER_FORMATS[v]!));
   return {
     async request(r) {
+      const format = r.format ?? defaultFormat;
       const options: CoapOption[] = uriPath(r.path).map((s) => option(Opt.UriPath, s));
       for (const q of (r.query ?? '').split('&').filter(Boolean))
         options.push(option(Opt.UriQuery, decodeURIComponent(q)));
@@ -145,21 +184,23 @@ function coapClient(port: number): BindingClient {
       if (r.rvi !== null) options.push(option(M2mOpt.RVI, r.rvi ?? '3'));
       if (r.fr !== undefined) options.push(option(M2mOpt.FR, r.fr));
       if (r.ty !== undefined) options.push(option(M2mOpt.TY, r.ty));
-      options.push(option(Opt.Accept, number(r.accept ?? 'application/json')));
+      options.push(option(Opt.Accept, number(r.accept ?? PLAIN_FORMAT[format])));
       let payload: Buffer | undefined;
       if (r.body !== undefined) {
-        payload = Buffer.from(typeof r.body === 'string' ? r.body : JSON.stringify(r.body));
-        options.push(option(Opt.ContentFormat, number(r.contentFormat ?? 'application/json')));
+        payload = encode(r.body, format);
+        options.push(option(Opt.ContentFormat, number(r.contentFormat ?? PLAIN_FORMAT[format])));
       }
       const rsp = await client.request('127.0.0.1', port, { code: COAP_METHOD[opOf(r)], options, payload });
       const rsc = getOption(rsp, M2mOpt.RSC);
       const cf = getOption(rsp, Opt.ContentFormat);
       const location = getOptions(rsp, Opt.LocationPath).map((o) => o.value.toString());
+      const contentType = cf ? CONTENT_FORMATS.get(cf.value.reduce((n, b) => n * 256 + b, 0)) : undefined;
       return {
         rsc: rsc ? rsc.value.reduce((n, b) => n * 256 + b, 0) : NaN,
-        body: decode(cf ? CONTENT_FORMATS.get(cf.value.reduce((n, b) => n * 256 + b, 0)) : undefined, rsp.payload),
+        body: decode(contentType, rsp.payload, format, r.accept !== undefined),
         location: location.length > 0 ? `/${location.join('/')}` : undefined,
         status: codeText(rsp.code),
+        contentType: rsp.payload.length > 0 ? contentType : undefined,
       };
     },
     close: () => client.close(),

@@ -1,9 +1,11 @@
 /**
- * The same oneM2M scenarios over every protocol binding (HTTP TS-0009, CoAP TS-0008), through one
- * binding-neutral client: the bindings only map their transport, so the outcome must not depend on it.
+ * The same oneM2M scenarios over every protocol binding (HTTP TS-0009, CoAP TS-0008) in every serialization
+ * (JSON TS-0004 8.4, CBOR 8.5, XML 8.3), through one binding-neutral client: the bindings only map their
+ * transport and the codecs only the representation, so the outcome must depend on neither.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coapCodeOf, httpStatusOf } from '../../src/primitive/mapping.js';
+import { ONEM2M_XML_NAMESPACE, type Format } from '../../src/serialization/index.js';
 import { bindingClient, type BindingClient, type BindingName } from '../helpers/binding-client.js';
 import { startTestCse, type TestCse } from '../helpers/cse.js';
 
@@ -13,15 +15,31 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-describe.each(['http', 'coap'] as BindingName[])('over %s', (binding) => {
+const BINDINGS: BindingName[] = ['http', 'coap'];
+const FORMATS: Format[] = ['json', 'cbor', 'xml'];
+const MEDIA_TYPES: Record<Format, string> = {
+  json: 'application/json',
+  cbor: 'application/cbor',
+  xml: 'application/xml',
+};
+
+/** a body that does not parse in each serialization: cut off in the middle */
+const MALFORMED: Record<Format, string | Buffer> = {
+  json: '{"m2m:cnt": {',
+  xml: `<m2m:cnt xmlns:m2m="${ONEM2M_XML_NAMESPACE}"><lbl>a</lbl>`,
+  // a map of one pair whose key, a text string of 8 bytes, breaks off after 2
+  cbor: Buffer.from([0xa1, 0x68, 0x6d, 0x32]),
+};
+
+describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('over %s in %s', (binding, format) => {
   let c: BindingClient;
-  const AE = `Cbind${binding}`;
-  const aeRn = `${binding}ae`;
+  const AE = `Cbind${binding}${format}`;
+  const aeRn = `${binding}${format}ae`;
   let aeRi: string;
   const status = (rsc: number) => (binding === 'http' ? String(httpStatusOf(rsc)) : coapCodeOf(rsc));
 
   beforeAll(async () => {
-    c = bindingClient(binding, t);
+    c = bindingClient(binding, t, { format });
   });
   afterAll(() => c.close());
 
@@ -39,7 +57,8 @@ describe.each(['http', 'coap'] as BindingName[])('over %s', (binding) => {
     expect(r.rsc).toBe(2001);
     expect(r.status).toBe(status(2001));
     expect(r.location).toBe(`/cse-in/${aeRn}`);
-    expect(r.body['m2m:ae']).toMatchObject({ rn: aeRn, aei: AE, api: 'Nbind', ty: 2 });
+    expect(r.contentType).toBe(MEDIA_TYPES[format]);
+    expect(r.body['m2m:ae']).toMatchObject({ rn: aeRn, aei: AE, api: 'Nbind', ty: 2, rr: false, srv: ['3'] });
     aeRi = r.body['m2m:ae'].ri;
     const again = await c.request({
       path: '/cse-in',
@@ -116,8 +135,9 @@ describe.each(['http', 'coap'] as BindingName[])('over %s', (binding) => {
     const bad = await c.request({ path: `/cse-in/${aeRn}`, fr: AE, ty: 3, body: { 'm2m:cnt': { foo: 1 } } });
     expect([bad.rsc, bad.status]).toEqual([4000, status(4000)]);
     expect(bad.body['m2m:dbg']).toMatch(/foo/);
-    const json = await c.request({ path: `/cse-in/${aeRn}`, fr: AE, ty: 3, body: '{"m2m:cnt": {' });
-    expect(json.rsc).toBe(4000);
+    const malformed = await c.request({ path: `/cse-in/${aeRn}`, fr: AE, ty: 3, body: MALFORMED[format] });
+    expect([malformed.rsc, malformed.status]).toEqual([4000, status(4000)]);
+    expect(malformed.body['m2m:dbg']).toBeTruthy();
     const rvi = await c.request({ path: '/cse-in', fr: AE, rvi: '9' });
     expect([rvi.rsc, rvi.status]).toEqual([4001, status(4001)]);
     const rqi = await c.request({ path: '/cse-in', fr: AE, rqi: null });
@@ -155,28 +175,33 @@ describe.each(['http', 'coap'] as BindingName[])('over %s', (binding) => {
   });
 });
 
-describe('across bindings', () => {
-  it('what one binding creates, the other reads, updates and deletes', async () => {
-    const coap = bindingClient('coap', t);
-    const http = bindingClient('http', t);
+describe('across bindings and serializations', () => {
+  it.each([
+    ['json', 'json'],
+    ['cbor', 'xml'],
+    ['xml', 'cbor'],
+  ] as const)('what CoAP creates in %s, HTTP reads in %s, updates and deletes', async (coapFormat, httpFormat) => {
+    const coap = bindingClient('coap', t, { format: coapFormat });
+    const http = bindingClient('http', t, { format: httpFormat });
     try {
-      const AE = 'Ccross';
+      const AE = `Ccross${coapFormat}${httpFormat}`;
+      const rn = `cross${coapFormat}${httpFormat}`;
       const ae = await coap.request({
         path: '/cse-in',
         fr: AE,
         ty: 2,
-        body: { 'm2m:ae': { rn: 'crossae', api: 'Ncross', rr: false, srv: ['3'] } },
+        body: { 'm2m:ae': { rn, api: 'Ncross', rr: false, srv: ['3'], lbl: ['c'] } },
       });
       expect(ae.rsc).toBe(2001);
-      const viaHttp = await http.request({ path: '/cse-in/crossae', fr: AE });
+      const viaHttp = await http.request({ path: `/cse-in/${rn}`, fr: AE });
+      expect(viaHttp.contentType).toBe(`application/${httpFormat}`);
       expect(viaHttp.body).toEqual(ae.body);
       expect(
-        (await http.request({ method: 'PUT', path: '/cse-in/crossae', fr: AE, body: { 'm2m:ae': { lbl: ['h'] } } }))
-          .rsc,
+        (await http.request({ method: 'PUT', path: `/cse-in/${rn}`, fr: AE, body: { 'm2m:ae': { lbl: ['h'] } } })).rsc,
       ).toBe(2004);
-      expect((await coap.request({ path: '/cse-in/crossae', fr: AE })).body['m2m:ae'].lbl).toEqual(['h']);
-      expect((await coap.request({ method: 'DELETE', path: '/cse-in/crossae', fr: AE })).rsc).toBe(2002);
-      expect((await http.request({ path: '/cse-in/crossae', fr: 'CAdmin' })).rsc).toBe(4004);
+      expect((await coap.request({ path: `/cse-in/${rn}`, fr: AE })).body['m2m:ae'].lbl).toEqual(['h']);
+      expect((await coap.request({ method: 'DELETE', path: `/cse-in/${rn}`, fr: AE })).rsc).toBe(2002);
+      expect((await http.request({ path: `/cse-in/${rn}`, fr: 'CAdmin' })).rsc).toBe(4004);
     } finally {
       await coap.close();
     }
