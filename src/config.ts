@@ -30,6 +30,23 @@ export interface CseConfig {
   maxRequestBytes: number;
   /** the AE-ID a duplicate registration answers with: 4117 per TS-0004 7.4.5.2.1 */
   duplicateAeRsc: number;
+  /** accessControlPolicyIDs of the CSEBase; empty: every originator may retrieve it, only the admin do more */
+  cseAcpi: string[];
+  /** App-IDs that may register (patterns, `*` = any characters; TS-0004 7.3.2.7) */
+  allowedAppIds: string[];
+  /** AE-ID-Stems that may register (patterns, `C*` CSE-assigned, `S*` SP-assigned) */
+  allowedAeIds: string[];
+  /** every request must carry a verified JSON Web Token whose sub is the originator */
+  requireToken: boolean;
+  /** HS256 secret for tokens */
+  jwtSecret: string;
+  /** file with the PEM public key for RS256 / ES256 tokens */
+  jwtPublicKey: string;
+  /** accepted token algorithms */
+  jwtAlgorithms: string[];
+  /** PEM certificate (chain) and key files: with both, the HTTP binding speaks HTTPS */
+  tlsCert: string;
+  tlsKey: string;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -126,7 +143,54 @@ export const OPTIONS: Option[] = [
     default: 4117,
     help: 'rsc for registering an AE-ID that exists: 4117 (TS-0004) or 4105 (TS-0018)',
   },
+  {
+    key: 'cseAcpi',
+    flag: 'cse-acpi',
+    kind: 'list',
+    default: [],
+    help: 'accessControlPolicyIDs of the CSEBase (who may create under it); none: all may retrieve it, the admin all',
+  },
+  {
+    key: 'allowedAppIds',
+    flag: 'allowed-app-ids',
+    kind: 'list',
+    default: ['*'],
+    help: 'App-IDs allowed to register (* = any characters), else 4126',
+  },
+  {
+    key: 'allowedAeIds',
+    flag: 'allowed-ae-ids',
+    kind: 'list',
+    default: ['*'],
+    help: 'AE-ID-Stems allowed to register (C* CSE-assigned, S* SP-assigned), else 4126',
+  },
+  {
+    key: 'requireToken',
+    flag: 'require-token',
+    kind: 'bool',
+    default: false,
+    help: 'every request needs a JSON Web Token whose sub is the originator, else 4106',
+  },
+  { key: 'jwtSecret', flag: 'jwt-secret', kind: 'string', default: '', help: 'HS256 secret that signs tokens' },
+  {
+    key: 'jwtPublicKey',
+    flag: 'jwt-public-key',
+    kind: 'string',
+    default: '',
+    help: 'PEM file with the public key of RS256 / ES256 tokens',
+  },
+  {
+    key: 'jwtAlgorithms',
+    flag: 'jwt-algorithms',
+    kind: 'list',
+    default: ['HS256', 'RS256', 'ES256'],
+    help: 'token signature algorithms accepted',
+  },
+  { key: 'tlsCert', flag: 'tls-cert', kind: 'string', default: '', help: 'PEM certificate file: HTTPS with --tls-key' },
+  { key: 'tlsKey', flag: 'tls-key', kind: 'string', default: '', help: 'PEM private key file: HTTPS with --tls-cert' },
 ];
+
+const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'];
 
 export const DEFAULTS: CseConfig = Object.fromEntries(OPTIONS.map((o) => [o.key, o.default])) as unknown as CseConfig;
 
@@ -238,6 +302,12 @@ function checkConfig(c: CseConfig) {
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');
   if (c.releaseVersions.length === 0) throw new ConfigError('release-versions must not be empty');
+  const unknown = c.jwtAlgorithms.filter((a) => !JWT_ALGORITHMS.includes(a));
+  if (unknown.length > 0)
+    throw new ConfigError(`jwt-algorithms: ${unknown.join(', ')} not supported (${JWT_ALGORITHMS.join(', ')})`);
+  if (c.requireToken && !c.jwtSecret && !c.jwtPublicKey)
+    throw new ConfigError('require-token needs a key to verify tokens with: jwt-secret or jwt-public-key');
+  if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) throw new ConfigError('tls-cert and tls-key go together');
 }
 
 export function helpText(): string {

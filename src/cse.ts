@@ -2,6 +2,7 @@
  * Assembles a CSE: storage, schema, resource tree, dispatcher and bindings; start() and stop().
  * Everything is passed in; there are no globals, so tests run several CSEs in one process.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { ProtocolBinding } from './bindings/binding.js';
@@ -52,7 +53,14 @@ export class Cse {
         const http = new HttpBinding(
           dispatcher,
           serializations,
-          { port: config.httpPort, host: config.httpHost, maxRequestBytes: config.maxRequestBytes },
+          {
+            port: config.httpPort,
+            host: config.httpHost,
+            maxRequestBytes: config.maxRequestBytes,
+            ...(config.tlsCert
+              ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+              : {}),
+          },
           log.child({ binding: 'http' }),
         );
         await http.start();
@@ -91,6 +99,11 @@ export class Cse {
         bindings: Object.fromEntries(cse.bindings.map((b) => [b.name, b.port()])),
         notStarted: config.mqttEnabled ? ['mqtt'] : [],
         expiredOnStart: removed,
+        security: {
+          tokens: config.requireToken ? 'required' : config.jwtSecret || config.jwtPublicKey ? 'verified' : 'off',
+          https: Boolean(config.tlsCert),
+          cseAcpi: config.cseAcpi,
+        },
       },
       'CSE started',
     );
@@ -115,10 +128,10 @@ export class Cse {
     const coap = this.bindings.find((b) => b.name === 'coap');
     const reachable = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h);
     const poa = [
-      ...(http ? [`http://${reachable(c.httpHost)}:${http.port()}`] : []),
+      ...(http ? [`${c.tlsCert ? 'https' : 'http'}://${reachable(c.httpHost)}:${http.port()}`] : []),
       ...(coap ? [`coap://${reachable(c.coapHost)}:${coap.port()}`] : []),
     ];
-    const attrs = {
+    const attrs: Record<string, unknown> = {
       ...(existing?.attrs ?? { ct: now }),
       ty: CSE_BASE,
       ri,
@@ -132,6 +145,9 @@ export class Cse {
       srv: c.releaseVersions,
       csz: [...supportedSerializations],
     };
+    // the CSEBase's acpi is configuration, not API (TS-0004 7.4.3: RO); none means the system policy (src/access/)
+    if (c.cseAcpi.length > 0) attrs.acpi = [...c.cseAcpi];
+    else delete attrs.acpi;
     const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: CSE_BASE, creator: c.admin, attrs };
     this.store.transaction(() => (existing ? this.store.update(cb) : this.store.insert(cb)));
   }

@@ -4,12 +4,14 @@ import { containerTps } from './dmr-container.js';
 import { contentInstanceTps } from './dmr-content-instance.js';
 import { genericTps } from './generic.js';
 import { registrationTps } from './registration.js';
+import { securityTps } from './security.js';
 
 export const AREAS: { name: string; tps: TestPurpose[] }[] = [
   { name: 'registration', tps: registrationTps },
   { name: 'dmr-container', tps: containerTps },
   { name: 'dmr-content-instance', tps: contentInstanceTps },
   { name: 'generic', tps: genericTps },
+  { name: 'security', tps: securityTps },
 ];
 
 export const ALL_TPS: TestPurpose[] = AREAS.flatMap((a) => a.tps);

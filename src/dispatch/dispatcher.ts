@@ -1,9 +1,22 @@
 /**
- * The dispatcher: every binding hands it a RequestPrimitive and gets a ResponsePrimitive back. It runs the
- * checks common to all requests (TS-0004 7.3.2.1: rqi, rvi, From, rqet), routes by operation, and turns a
- * CseError into an error response with a readable m2m:dbg. Nothing escapes as an exception.
+ * The dispatcher: every binding hands it a RequestPrimitive and gets a ResponsePrimitive back. It is the one place
+ * that runs the steps every request goes through (TS-0004 7.2.2.2), in this order:
+ *
+ *   Recv-1.0    the originator's token, when tokens are configured (4106; TS-0003 7.2.1)
+ *               rqi, rvi (4001), rqet (4008), From (4000 / 4106), the operation and the request's own syntax (4000)
+ *   Recv-6.0.2  AE registration: the AE-ID and the registration policy (4126; TS-0004 7.3.2.7)
+ *   Recv-6.2    the target exists (4004), found once from the address; an operation its type never allows (4005)
+ *   Recv-6.3    the originator's privilege on it (4103; TS-0004 7.3.3.15), asked of src/access/ and nowhere else
+ *   Recv-6.4-   the operation handler, given the resolved target
+ *
+ * so no binding and no handler can reach a resource without the access decision. A CseError becomes an error
+ * response with a readable m2m:dbg; nothing escapes as an exception.
  */
 import type { Logger } from 'pino';
+import { AccessControl } from '../access/access-control.js';
+import { RegistrationPolicy } from '../access/registration-policy.js';
+import { Privilege } from '../access/rules.js';
+import { TokenVerifier } from '../access/token.js';
 import type { CseConfig } from '../config.js';
 import {
   Operation,
@@ -13,36 +26,71 @@ import {
 } from '../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../primitive/status.js';
 import { parseAbsRelTimestamp, toTimestamp } from '../primitive/time.js';
+import { parseAddress } from './addressing.js';
 import { create } from './operations/create.js';
 import { remove } from './operations/delete.js';
-import type { OperationDeps, OperationResult } from './operations/deps.js';
+import {
+  contentOf,
+  singleRoot,
+  type OperationDeps,
+  type OperationHandler,
+  type OperationResult,
+  type ResolvedTarget,
+} from './operations/deps.js';
 import { retrieve } from './operations/retrieve.js';
 import { update } from './operations/update.js';
-import { checkOriginator } from './registration.js';
+import { checkOriginator, chooseAeId } from './registration.js';
 
 const AE = 2;
+/** resultContent values whose content includes child resources or references to them */
+const WITH_CHILDREN = new Set([4, 5, 6, 8]);
 
-const HANDLERS: Record<number, (d: OperationDeps, req: RequestPrimitive) => OperationResult> = {
+/** the handler of each operation; NOTIFY has none (this CSE receives no notifications yet) */
+const HANDLERS: Partial<Record<number, OperationHandler>> = {
   [Operation.Create]: create,
   [Operation.Retrieve]: retrieve,
   [Operation.Update]: update,
   [Operation.Delete]: remove,
 };
 
+/** the accessControlOperations bit an operation needs (TS-0004 6.3.4.2.29; DISCOVERY is a RETRIEVE with fu = 1) */
+function privilegeOf(req: RequestPrimitive): number {
+  switch (req.op) {
+    case Operation.Create:
+      return Privilege.Create;
+    case Operation.Retrieve:
+      return req.fc?.fu === 1 ? Privilege.Discovery : Privilege.Retrieve;
+    case Operation.Update:
+      return Privilege.Update;
+    case Operation.Delete:
+      return Privilege.Delete;
+    default:
+      return Privilege.Notify;
+  }
+}
+
 export class Dispatcher {
+  readonly access: AccessControl;
+  private readonly registration: RegistrationPolicy;
+  private readonly tokens: TokenVerifier;
+
   constructor(
     private readonly deps: OperationDeps,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.access = new AccessControl(deps.tree.store, deps.tree.schema, deps.config);
+    this.registration = new RegistrationPolicy(deps.config);
+    this.tokens = new TokenVerifier(deps.config);
+  }
 
   get config(): CseConfig {
     return this.deps.config;
   }
 
-  async process(req: RequestPrimitive, _context?: RequestContext): Promise<ResponsePrimitive> {
+  async process(req: RequestPrimitive, context?: RequestContext): Promise<ResponsePrimitive> {
     let result: OperationResult;
     try {
-      result = this.handle(req);
+      result = this.handle(req, context);
     } catch (e) {
       result = this.errorResult(e, req);
     }
@@ -62,8 +110,13 @@ export class Dispatcher {
     return rsp;
   }
 
-  private handle(req: RequestPrimitive): OperationResult {
+  private handle(req: RequestPrimitive, context: RequestContext | undefined): OperationResult {
     const c = this.config;
+    const { tree } = this.deps;
+    // authentication first: an unauthenticated request learns nothing, not even which versions are supported
+    const tokens = context?.token ? [context.token, ...(req.tkns ?? [])] : (req.tkns ?? []);
+    const authenticated = this.tokens.authenticate(req.fr, tokens);
+
     if (!req.rqi) throw badRequest('the request identifier (rqi) is missing');
     if (req.rvi !== undefined && !c.releaseVersions.includes(req.rvi))
       throw new CseError(
@@ -75,14 +128,46 @@ export class Dispatcher {
       if (due === undefined) throw badRequest(`requestExpirationTimestamp '${req.rqet}' is not a timestamp`);
       if (due < Date.now()) throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired before it was processed');
     }
-    if (!(req.op === Operation.Create && req.ty === AE)) checkOriginator(req.fr, c, this.deps.tree.store);
+    const registering = req.op === Operation.Create && req.ty === AE;
+    if (!registering) checkOriginator(req.fr, c, tree.store);
     const handler = HANDLERS[req.op];
-    if (!handler) {
-      if (req.op === Operation.Notify)
-        throw new CseError(RSC.NOT_IMPLEMENTED, 'this CSE does not receive notifications at this target');
+    if (!handler && req.op !== Operation.Notify)
       throw badRequest(`operation '${String(req.op)}' is not a oneM2M operation`);
+    const address = parseAddress(req.to, c);
+    handler?.check?.(this.deps, req, address);
+
+    let aeId: string | undefined;
+    if (registering) {
+      // TS-0001 10.2.2.2: the AE-ID the registration asks for or gets; TS-0004 7.3.2.7: may it register at all
+      const choice = chooseAeId(req.fr, c);
+      aeId = 'stem' in choice ? choice.stem : tree.newResourceId(choice.generate);
+      this.registration.check(aeId, contentOf(req.pc, 'm2m:ae')?.api);
     }
-    return handler(this.deps, req);
+
+    const ctx = tree.context();
+    const found = tree.resolve(ctx, address);
+    const target: ResolvedTarget = { ...found, address, ctx, aeId };
+    handler?.applicable?.(this.deps, req, target);
+    // an AE registration skips Recv-6.3 (TS-0004 7.4.5.2.1): the registration policy above decides instead
+    if (!registering) {
+      const ip = context?.remoteAddress;
+      this.access.authorize({
+        fr: req.fr,
+        op: privilegeOf(req),
+        target: found.resource,
+        ty: req.ty,
+        acpiUpdate: req.op === Operation.Update && singleRoot(req.pc)?.acpi !== undefined,
+        authenticated,
+        ip,
+        now: ctx.now,
+        nowTs: ctx.nowTs,
+      });
+      // responses that carry child resources show only those the originator may retrieve (TS-0001 10.2.6.2)
+      if (req.rcn !== undefined && WITH_CHILDREN.has(req.rcn))
+        target.visible = this.access.childFilter({ fr: req.fr, authenticated, ip, now: ctx.now, nowTs: ctx.nowTs });
+    }
+    if (!handler) throw new CseError(RSC.NOT_IMPLEMENTED, 'this CSE does not receive notifications at this target');
+    return handler.execute(this.deps, req, target);
   }
 
   private errorResult(e: unknown, req: RequestPrimitive): OperationResult {

@@ -29,6 +29,8 @@ export const MAX_CHILDREN = 10_000;
 export interface ShapeOptions {
   drt?: number;
   fc?: FilterCriteria;
+  /** the child resources the originator may retrieve (TS-0001 10.2.6.2); the others and their subtrees are omitted */
+  visible?: (r: StoredResource) => boolean;
 }
 
 export class ResultShaper {
@@ -86,9 +88,11 @@ export class ResultShaper {
   private references(r: StoredResource, opts: ShapeOptions) {
     const limit = Math.min(opts.fc?.lim ?? MAX_CHILDREN, MAX_CHILDREN);
     const offset = Math.max(0, (opts.fc?.ofst ?? 1) - 1);
-    const children = this.store.children(r.ri, { limit: limit + 1, offset });
+    let children = this.store.children(r.ri, { limit: limit + 1, offset });
     const partial = children.length > limit;
-    const refs = children.slice(0, limit).map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, opts.drt) }));
+    children = children.slice(0, limit);
+    if (opts.visible) children = children.filter(opts.visible);
+    const refs = children.map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, opts.drt) }));
     return { refs, partial };
   }
 
@@ -104,6 +108,7 @@ export class ResultShaper {
     const offset = level === 1 ? Math.max(0, (opts.fc?.ofst ?? 1) - 1) : 0;
     const children = this.store.children(r.ri, { limit: budget.left + 1, offset });
     for (const c of children) {
+      if (opts.visible && !opts.visible(c)) continue;
       if (budget.left <= 0) {
         budget.partial = true;
         break;

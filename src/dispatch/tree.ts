@@ -3,6 +3,7 @@
  * attributes (TS-0004 7.3.3.3/7.3.3.5, 9.6.1.3), deletes subtrees and sweeps expired resources. Shared by the
  * operation handlers and the expiration sweeper, so a resource is created and removed one way only.
  */
+import { resolveAcp } from '../access/access-control.js';
 import type { CseConfig } from '../config.js';
 import type { RequestPrimitive } from '../primitive/primitive.js';
 import { CseError, RSC, badRequest, notFound } from '../primitive/status.js';
@@ -143,6 +144,7 @@ export class ResourceTree {
       if (this.store.getByPath(`${parent.srn}/${rn}`))
         throw new CseError(RSC.CONFLICT, `a resource named '${rn}' exists under '${parent.srn}' already`);
     }
+    if (attrs.acpi !== undefined) this.checkAcpi(ctx, attrs.acpi);
     const a: Attributes = { ...attrs };
     const wantsCreator = 'cr' in a;
     delete a.cr;
@@ -168,6 +170,17 @@ export class ResourceTree {
     this.store.insert(r);
     parentType.childAdded?.(ctx, parent, r);
     return r;
+  }
+
+  /**
+   * Each entry of an accessControlPolicyIDs value must name an <accessControlPolicy> of this CSE (4000 otherwise):
+   * a typo would otherwise leave a resource that nobody but the admin can reach.
+   */
+  checkAcpi(ctx: TypeContext, acpi: unknown): void {
+    if (!Array.isArray(acpi)) return; // the schema validation has refused it already
+    for (const id of acpi)
+      if (!resolveAcp(id, this.store, this.config, ctx.nowTs))
+        throw badRequest(`accessControlPolicyIDs: '${String(id)}' is not an accessControlPolicy of this CSE`);
   }
 
   /** et (TS-0004 7.3.3.5): default now + the maximum lifetime; in the past -> 4000; never after the parent's. */

@@ -118,8 +118,11 @@ export interface ResponsePrimitive {
   location?: string;
 }
 
-/** What a binding knows about the transport that the dispatcher may need (access control uses it later). */
+/** What a binding knows about the transport that the dispatcher needs for access control (TS-0003 7.1.2). */
 export interface RequestContext {
   binding: 'http' | 'coap' | 'mqtt' | 'internal';
+  /** the peer's IP address (rq_ip, matched against acip) */
   remoteAddress?: string;
+  /** a token the transport carried outside the primitive: HTTP `Authorization: Bearer <jwt>` */
+  token?: string;
 }

@@ -4,11 +4,17 @@
  * resource types. Malformed requests get a oneM2M error response; nothing here may throw past the handler.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { httpStatusOf } from '../../primitive/mapping.js';
-import { Operation, type RequestPrimitive, type ResponsePrimitive } from '../../primitive/primitive.js';
+import {
+  Operation,
+  type RequestContext,
+  type RequestPrimitive,
+  type ResponsePrimitive,
+} from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
 import type { ProtocolBinding } from '../binding.js';
@@ -18,6 +24,8 @@ export interface HttpBindingOptions {
   port: number;
   host: string;
   maxRequestBytes: number;
+  /** PEM certificate (chain) and private key: with them the binding speaks HTTPS (TS-0009 6.1; TS-0003 8.2) */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 const METHOD_OP: Record<string, Operation> = {
@@ -36,7 +44,10 @@ export class HttpBinding implements ProtocolBinding {
     private readonly opts: HttpBindingOptions,
     private readonly log: Logger,
   ) {
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    this.server = opts.tls
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, keepAliveTimeout: 65_000 }, handler)
+      : createServer({ keepAliveTimeout: 65_000 }, handler);
     this.server.on('clientError', (err, socket) => {
       // unparsable HTTP: answer 400 if the socket is still writable, never crash
       this.log.debug({ err }, 'HTTP client error');
@@ -109,7 +120,12 @@ export class HttpBinding implements ProtocolBinding {
       } catch (e) {
         return this.reply(res, errorResponse(e, rqi), accept ?? jsonCodec, header(req, 'x-m2m-rvi'));
       }
-      this.dispatcher.process(primitive, { binding: 'http', remoteAddress: req.socket.remoteAddress }).then(
+      const context: RequestContext = { binding: 'http', remoteAddress: req.socket.remoteAddress };
+      // a JSON Web Token for authenticated originators (src/access/token.ts) travels as a Bearer credential
+      const auth = header(req, 'authorization');
+      const bearer = auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      if (bearer) context.token = bearer[1];
+      this.dispatcher.process(primitive, context).then(
         (rsp) => this.reply(res, rsp, accept!, primitive.rvi),
         (err: unknown) => {
           this.log.error({ err }, 'dispatcher failed');

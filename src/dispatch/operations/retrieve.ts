@@ -1,36 +1,39 @@
 /** RETRIEVE (TS-0004 7.3.3.6 partial retrieve, 7.3.3.12 resultContent; fc conditional retrieval). */
-import type { RequestPrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest, notFound } from '../../primitive/status.js';
-import { parseAddress } from '../addressing.js';
 import { matchesFilter } from '../filter.js';
 import { effectiveResultContent } from '../result-content.js';
-import type { OperationDeps, OperationResult } from './deps.js';
+import type { OperationHandler } from './deps.js';
 
-export function retrieve(d: OperationDeps, req: RequestPrimitive): OperationResult {
-  const { tree, shaper, config } = d;
-  if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
-  const rcn = effectiveResultContent(req.op, req.rcn);
-  const ctx = tree.context();
-  const address = parseAddress(req.to, config);
-  const { resource } = tree.resolve(ctx, address);
-  tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
-  if (req.fc && !matchesFilter(resource, req.fc)) throw notFound('the target does not match the filter criteria');
+export const retrieve: OperationHandler = {
+  check(_d, req) {
+    effectiveResultContent(req.op, req.rcn);
+    if (!req.atrl) attributeList(req.pc);
+  },
 
-  const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
-  if (atrl) {
-    // partial retrieve: only the named attributes (TS-0004 7.3.3.6)
-    const spec = tree.schema.spec(resource.ty)!;
-    const picked: Record<string, unknown> = {};
-    for (const name of atrl) {
-      if (!spec.attributes.has(name)) throw badRequest(`attribute '${name}' is not defined for ${spec.ln}`);
-      if (resource.attrs[name] !== undefined) picked[name] = resource.attrs[name];
+  execute({ tree, shaper }, req, { resource, address, ctx, visible }) {
+    // access control has granted DISCOVERY by now (the dispatcher maps fu = 1 to it, TS-0003 7.1.3)
+    if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
+    const rcn = effectiveResultContent(req.op, req.rcn);
+    tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
+    if (req.fc && !matchesFilter(resource, req.fc)) throw notFound('the target does not match the filter criteria');
+
+    const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
+    if (atrl) {
+      // partial retrieve: only the named attributes (TS-0004 7.3.3.6)
+      const spec = tree.schema.spec(resource.ty)!;
+      const picked: Record<string, unknown> = {};
+      for (const name of atrl) {
+        if (!spec.attributes.has(name)) throw badRequest(`attribute '${name}' is not defined for ${spec.ln}`);
+        if (resource.attrs[name] !== undefined) picked[name] = resource.attrs[name];
+      }
+      if (Object.keys(picked).length === 0)
+        throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
+      return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
     }
-    if (Object.keys(picked).length === 0) throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
-    return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
-  }
-  const { pc, partial } = shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc });
-  return partial ? { rsc: RSC.OK, pc, cnst: 1 } : { rsc: RSC.OK, pc };
-}
+    const { pc, partial } = shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
+    return partial ? { rsc: RSC.OK, pc, cnst: 1 } : { rsc: RSC.OK, pc };
+  },
+};
 
 /** A RETRIEVE may carry `{"m2m:atrl": [...]}` as its content (TS-0004 7.3.3.6). */
 function attributeList(pc: Record<string, unknown> | undefined): string[] | undefined {

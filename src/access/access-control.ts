@@ -1,0 +1,211 @@
+/**
+ * The access decision (TS-0003 7.1, TS-0004 7.3.3.15, TS-0001 9.6.1.3.2 / 9.6.2). The dispatcher asks it once per
+ * request, after the target was found (existence before privilege, TS-0004 7.2.2.2 Recv-6.2 before Recv-6.3):
+ *
+ * - the admin originator has every privilege;
+ * - the governing resource is the target itself when its type has an accessControlPolicyIDs (acpi) attribute,
+ *   an <accessControlPolicy> governs itself through its selfPrivileges (pvs), and a type without acpi
+ *   (contentInstance, hence `la` / `ol`) is governed by its parent (TS-0001 9.6.1.3.2, 9.6.7);
+ * - with acpi: permit-overrides over the privileges (pv) of every linked ACP (TS-0003 7.1.5); changing acpi
+ *   itself is judged by the selfPrivileges (pvs) of the ACPs linked now (TS-0001 Table 9.6.1.3.2-1);
+ * - without acpi (absent or empty): the default access policy, only the originator of the CREATE
+ *   (TS-0001 9.6.1.3.2);
+ * - the CSEBase's acpi is configured (--cse-acpi); without one the system policy applies: any originator may
+ *   RETRIEVE, DISCOVER and NOTIFY it, only the admin may do more (TS-0001 9.6.1.3.2 "fixed by the system").
+ *
+ * ACP rules are compiled once per stored privileges object (src/access/rules.ts) and kept in a WeakMap: the
+ * resource cache hands out the same object until the ACP changes, so the hot path does no parsing.
+ */
+import type { CseConfig } from '../config.js';
+import { parseAddress, type Address } from '../dispatch/addressing.js';
+import { CseError, RSC } from '../primitive/status.js';
+import type { SchemaRegistry } from '../schema/registry.js';
+import type { ResourceStore, StoredResource } from '../storage/store.js';
+import { absoluteId, type Identity } from './originator.js';
+import { compileLenient, Privilege, setPermits, type CompiledSet, type RequestFacts } from './rules.js';
+
+export const ACP_TYPE = 1;
+const CSE_BASE_TYPE = 5;
+/** what the CSEBase's system policy grants every originator when --cse-acpi is not set */
+export const CSE_BASE_DEFAULT = Privilege.Retrieve | Privilege.Discovery | Privilege.Notify;
+
+const PRIVILEGE_NAMES: Record<number, string> = {
+  [Privilege.Create]: 'CREATE',
+  [Privilege.Retrieve]: 'RETRIEVE',
+  [Privilege.Update]: 'UPDATE',
+  [Privilege.Delete]: 'DELETE',
+  [Privilege.Notify]: 'NOTIFY',
+  [Privilege.Discovery]: 'DISCOVERY',
+};
+
+/** One request as access control sees it (TS-0003 Tables 7.1.2-1 to 7.1.2-3). */
+export interface AccessRequest {
+  /** From */
+  fr: string | undefined;
+  /** the privilege bit of the operation (CREATE 1 ... DISCOVERY 32) */
+  op: number;
+  /** the addressed resource; for a CREATE the parent */
+  target: StoredResource;
+  /** CREATE: the type to be created (accessControlObjectDetails) */
+  ty?: number;
+  /** an UPDATE of the acpi attribute: judged by the selfPrivileges of the linked ACPs */
+  acpiUpdate?: boolean;
+  /** rq_authn: the originator presented a verified token */
+  authenticated: boolean;
+  /** rq_ip */
+  ip?: string;
+  /** rq_time, epoch ms, and as a oneM2M timestamp (expired ACPs do not count) */
+  now: number;
+  nowTs: string;
+}
+
+/**
+ * acpi entries parsed lately, per CSE (the parse depends on its identity): the same few ACP IDs are resolved on
+ * every request. A map is dropped when it grows.
+ */
+const parsedIds = new WeakMap<CseConfig, Map<string, Address | null>>();
+
+function addressOf(id: string, config: CseConfig): Address | null {
+  let cache = parsedIds.get(config);
+  if (!cache) parsedIds.set(config, (cache = new Map()));
+  let a = cache.get(id);
+  if (a === undefined) {
+    try {
+      a = parseAddress(id, config);
+      if (a.attribute) a = null;
+    } catch {
+      a = null; // another CSE's address, or not an address at all
+    }
+    if (cache.size >= 4096) cache.clear();
+    cache.set(id, a);
+  }
+  return a;
+}
+
+/** Finds the <accessControlPolicy> an acpi entry names (any addressing form of this CSE), or undefined. */
+export function resolveAcp(
+  id: unknown,
+  store: ResourceStore,
+  config: CseConfig,
+  nowTs?: string,
+): StoredResource | undefined {
+  if (typeof id !== 'string' || id === '') return undefined;
+  const a = addressOf(id, config);
+  if (!a) return undefined;
+  let r: StoredResource | undefined;
+  if (a.kind === 'structured') r = store.getByPath(a.srn);
+  else {
+    r = store.get(a.ri);
+    if (r && a.path.length > 0) r = store.getByPath(`${r.srn}/${a.path.join('/')}`);
+  }
+  if (!r || r.ty !== ACP_TYPE) return undefined;
+  const et = r.attrs.et as string | undefined;
+  if (nowTs !== undefined && et !== undefined && et < nowTs) return undefined;
+  return r;
+}
+
+export class AccessControl {
+  private readonly compiled = new WeakMap<object, CompiledSet>();
+  private readonly me: Identity;
+  private readonly admin: string;
+
+  constructor(
+    private readonly store: ResourceStore,
+    private readonly schema: SchemaRegistry,
+    private readonly config: CseConfig,
+  ) {
+    this.me = { spId: config.spId, cseId: config.cseId };
+    this.admin = absoluteId(config.admin, this.me);
+  }
+
+  isAdmin(fr: string | undefined): boolean {
+    return fr !== undefined && absoluteId(fr, this.me) === this.admin;
+  }
+
+  /** Permits or throws 4103 ORIGINATOR_HAS_NO_PRIVILEGE (TS-0004 7.3.3.15). */
+  authorize(req: AccessRequest): void {
+    if (this.permits(req)) return;
+    const what = req.acpiUpdate ? 'UPDATE (of accessControlPolicyIDs)' : (PRIVILEGE_NAMES[req.op] ?? `${req.op}`);
+    throw new CseError(
+      RSC.ORIGINATOR_HAS_NO_PRIVILEGE,
+      `originator '${req.fr ?? ''}' has no ${what} privilege on '${req.target.srn}'`,
+    );
+  }
+
+  permits(req: AccessRequest): boolean {
+    if (req.fr === undefined || req.fr === '') return false;
+    const originator = absoluteId(req.fr, this.me);
+    if (originator === this.admin) return true;
+    const governing = this.governing(req.target);
+    if (!governing) return false;
+    const facts: RequestFacts = {
+      originator,
+      op: req.op,
+      ty: req.ty,
+      targetTy: req.target.ty,
+      authenticated: req.authenticated,
+      ip: req.ip,
+      now: req.now,
+    };
+    // an <accessControlPolicy> is governed by its own selfPrivileges (TS-0003 7.1.1)
+    if (governing.ty === ACP_TYPE) return this.anyRule(governing.attrs.pvs, facts);
+    const acpi = Array.isArray(governing.attrs.acpi) ? (governing.attrs.acpi as unknown[]) : [];
+    if (acpi.length === 0) {
+      const creator = governing.creator ? absoluteId(governing.creator, this.me) : this.admin;
+      if (originator === creator) return true;
+      // the CSEBase without a configured acpi: a system policy (TS-0001 9.6.1.3.2 "fixed by the system") lets every
+      // originator read it, discover below it and notify it
+      return governing.ty === CSE_BASE_TYPE && (req.op & CSE_BASE_DEFAULT) !== 0;
+    }
+    // permit-overrides across every linked ACP (TS-0003 7.1.5); a missing or expired one contributes nothing
+    for (const id of acpi) {
+      const acp = resolveAcp(id, this.store, this.config, req.nowTs);
+      if (acp && this.anyRule(req.acpiUpdate ? acp.attrs.pvs : acp.attrs.pv, facts)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A predicate for the child resources a response may include (rcn 4, 5, 6, 8): those the originator may
+   * RETRIEVE (TS-0001 10.2.6.2: "The Hosting CSE checks for RETRIEVE privileges of the Originator to determine
+   * whether the matching resource identifier can be returned"). Decisions are remembered per governing resource
+   * for the one response. Undefined for the admin.
+   */
+  childFilter(
+    base: Omit<AccessRequest, 'target' | 'op' | 'ty' | 'acpiUpdate'>,
+  ): ((r: StoredResource) => boolean) | undefined {
+    if (this.isAdmin(base.fr)) return undefined;
+    const seen = new Map<string, boolean>();
+    return (r) => {
+      const g = this.governing(r);
+      if (!g) return false;
+      let ok = seen.get(g.ri);
+      if (ok === undefined) {
+        ok = this.permits({ ...base, target: g, op: Privilege.Retrieve });
+        seen.set(g.ri, ok);
+      }
+      return ok;
+    };
+  }
+
+  /** The resource whose acpi (or pvs) decides about r (TS-0001 9.6.1.3.2). */
+  private governing(r: StoredResource): StoredResource | undefined {
+    let cur: StoredResource | undefined = r;
+    for (let depth = 0; cur && depth < 64; depth++) {
+      if (cur.ty === ACP_TYPE || cur.ty === CSE_BASE_TYPE) return cur;
+      if (this.schema.spec(cur.ty)?.attributes.has('acpi')) return cur;
+      cur = this.store.get(cur.pi);
+    }
+    return undefined;
+  }
+
+  private anyRule(set: unknown, facts: RequestFacts): boolean {
+    if (set === null || typeof set !== 'object') return false;
+    let compiled = this.compiled.get(set);
+    if (!compiled) {
+      compiled = compileLenient(set, this.me);
+      this.compiled.set(set, compiled);
+    }
+    return setPermits(compiled, facts);
+  }
+}
