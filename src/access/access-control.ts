@@ -46,6 +46,8 @@ export interface AccessRequest {
   op: number;
   /** the addressed resource; for a CREATE the parent */
   target: StoredResource;
+  /** the target as the request named it: a denial must not tell the structured name of an unstructured target */
+  to?: string;
   /** CREATE: the type to be created (accessControlObjectDetails) */
   ty?: number;
   /** an UPDATE of the acpi attribute: judged by the selfPrivileges of the linked ACPs */
@@ -128,7 +130,7 @@ export class AccessControl {
     const what = req.acpiUpdate ? 'UPDATE (of accessControlPolicyIDs)' : (PRIVILEGE_NAMES[req.op] ?? `${req.op}`);
     throw new CseError(
       RSC.ORIGINATOR_HAS_NO_PRIVILEGE,
-      `originator '${req.fr ?? ''}' has no ${what} privilege on '${req.target.srn}'`,
+      `originator '${req.fr ?? ''}' has no ${what} privilege on '${req.to ?? req.target.ri}'`,
     );
   }
 

@@ -74,20 +74,45 @@ export interface RequestFacts {
 
 /**
  * A wildcard acor entry in absolute form. The common shape, one `*` (`C*`, `/id-in/Csensor*`), is a prefix and a
- * suffix with no `/` between them; anything else is a regular expression.
+ * suffix with no `/` between them; more stars are matched segment by segment (`*` never crosses `/`, TS-0003
+ * Table 7.1.3-2) with a linear glob, never a backtracking regular expression: an acor entry is written by any
+ * originator that may create an ACP, and `C**********x` against a long ID would otherwise stall the CSE.
  */
 interface Wildcard {
   readonly prefix: string;
   readonly suffix: string;
-  /** set when there is more than one `*` */
-  readonly re: RegExp | undefined;
+  /** the '/'-separated segments, set when there is more than one `*` */
+  readonly segments: readonly string[] | undefined;
 }
 
 function wildcard(absolute: string): Wildcard {
-  const star = absolute.indexOf('*');
-  if (absolute.indexOf('*', star + 1) < 0)
-    return { prefix: absolute.slice(0, star), suffix: absolute.slice(star + 1), re: undefined };
-  return { prefix: '', suffix: '', re: new RegExp(`^${escapeRegExp(absolute).replace(/\*/g, '[^/]*')}$`) };
+  const collapsed = absolute.replace(/\*{2,}/g, '*');
+  const star = collapsed.indexOf('*');
+  if (collapsed.indexOf('*', star + 1) < 0)
+    return { prefix: collapsed.slice(0, star), suffix: collapsed.slice(star + 1), segments: undefined };
+  return { prefix: '', suffix: '', segments: collapsed.split('/') };
+}
+
+/** Glob match of one segment, `*` = any run of characters: the two-pointer algorithm, O(|p| x |s|) at worst. */
+export function globMatches(p: string, s: string): boolean {
+  let pi = 0;
+  let si = 0;
+  let star = -1;
+  let mark = 0;
+  while (si < s.length) {
+    if (pi < p.length && p.charCodeAt(pi) !== 42 && p.charCodeAt(pi) === s.charCodeAt(si)) {
+      pi++;
+      si++;
+    } else if (pi < p.length && p.charCodeAt(pi) === 42) {
+      star = pi++;
+      mark = si;
+    } else if (star >= 0) {
+      pi = star + 1;
+      si = ++mark;
+    } else return false;
+  }
+  while (pi < p.length && p.charCodeAt(pi) === 42) pi++;
+  return pi === p.length;
 }
 
 /**
@@ -100,7 +125,12 @@ function hasAt(s: string, part: string, at: number): boolean {
 }
 
 function wildcardMatches(w: Wildcard, id: string): boolean {
-  if (w.re) return w.re.test(id);
+  if (w.segments) {
+    const parts = id.split('/');
+    if (parts.length !== w.segments.length) return false;
+    for (let i = 0; i < parts.length; i++) if (!globMatches(w.segments[i]!, parts[i]!)) return false;
+    return true;
+  }
   const { prefix, suffix } = w;
   if (id.length < prefix.length + suffix.length) return false;
   if (!hasAt(id, prefix, 0) || !hasAt(id, suffix, id.length - suffix.length)) return false;
@@ -121,10 +151,6 @@ const NEVER: CompiledRule = {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function compileRule(acr: unknown, me: Identity): CompiledRule {
   if (!isObj(acr)) throw new Error('an access control rule must be an object');

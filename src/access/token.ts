@@ -1,7 +1,8 @@
 /**
  * Authenticated originators: with a key configured (--jwt-secret for HS256, --jwt-public-key for RS256 / ES256)
  * each token that comes with a request is a JSON Web Token (RFC 7519) that must verify and whose `sub` must be
- * the originator (From, compared in absolute form). --require-token makes a token mandatory. A missing,
+ * the originator (From, compared in absolute form). --require-token makes a token mandatory; the admin originator
+ * needs one whenever a key is configured. A missing,
  * malformed, expired or mismatched token is 4106 ORIGINATOR_NOT_AUTHENTICATED (TS-0003 7.2.1 step 3, TS-0004
  * 7.3.2.1), checked before anything else.
  *
@@ -42,6 +43,9 @@ export class TokenVerifier {
     if (!this.enabled) return false;
     if (tokens.length === 0) {
       if (this.config.requireToken) throw notAuthenticated('this CSE requires a token (Authorization: Bearer or tkns)');
+      // with tokens on, the admin's unlimited privileges belong to the holder of its token only
+      if (fr !== undefined && absoluteId(fr, this.me) === absoluteId(this.config.admin, this.me))
+        throw notAuthenticated(`the admin originator '${fr}' must present a token`);
       return false;
     }
     let reason = '';

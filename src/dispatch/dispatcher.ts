@@ -24,9 +24,10 @@ import {
   type RequestPrimitive,
   type ResponsePrimitive,
 } from '../primitive/primitive.js';
-import { CseError, RSC, badRequest } from '../primitive/status.js';
+import { CseError, RSC, badRequest, notFound } from '../primitive/status.js';
 import { parseAbsRelTimestamp, toTimestamp } from '../primitive/time.js';
 import { parseAddress } from './addressing.js';
+import { matchesFilter } from './filter.js';
 import { create } from './operations/create.js';
 import { remove } from './operations/delete.js';
 import {
@@ -146,6 +147,10 @@ export class Dispatcher {
 
     const ctx = tree.context();
     const found = tree.resolve(ctx, address);
+    // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
+    // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)
+    if (req.fc && req.fc.fu !== 1 && req.op !== Operation.Create && !matchesFilter(found.resource, req.fc))
+      throw notFound('the target does not match the filter criteria');
     const target: ResolvedTarget = { ...found, address, ctx, aeId };
     handler?.applicable?.(this.deps, req, target);
     // an AE registration skips Recv-6.3 (TS-0004 7.4.5.2.1): the registration policy above decides instead
@@ -155,6 +160,7 @@ export class Dispatcher {
         fr: req.fr,
         op: privilegeOf(req),
         target: found.resource,
+        to: req.to,
         ty: req.ty,
         acpiUpdate: req.op === Operation.Update && singleRoot(req.pc)?.acpi !== undefined,
         authenticated,

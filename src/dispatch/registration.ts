@@ -4,6 +4,7 @@
  */
 import type { CseConfig } from '../config.js';
 import { CseError, RSC, badRequest } from '../primitive/status.js';
+import { absoluteId } from '../access/originator.js';
 import type { ResourceStore } from '../storage/store.js';
 
 const AE_TYPE = 2;
@@ -28,18 +29,29 @@ export function chooseAeId(fr: string | undefined, config: CseConfig): AeIdChoic
   return { stem };
 }
 
-/** The AE-ID (= the AE's ri) named by a From, or undefined when From is a CSE-ID. */
+/**
+ * The AE-ID (= the AE's ri) named by a From in any of its forms (TS-0001 7.2: CSE-relative `Cae`, SP-relative
+ * `/id-in/Cae` or `/Sae`, absolute `//sp/id-in/Cae`), or undefined when From is a CSE-ID or belongs to another SP.
+ * Every form of one AE must meet the same registration check, or the absolute form would bypass it.
+ */
 export function aeIdOf(fr: string, config: CseConfig): string | undefined {
-  if (!fr.startsWith('/')) return fr;
-  if (fr.startsWith(`${config.cseId}/`)) return fr.slice(config.cseId.length + 1);
-  if (fr.startsWith('/S')) return fr.slice(1);
+  let id = fr;
+  if (id.startsWith('//')) {
+    const sp = `//${config.spId}/`;
+    if (!id.startsWith(sp)) return undefined; // another SP's originator
+    id = id.slice(sp.length - 1); // now SP-relative
+  }
+  if (!id.startsWith('/')) return id;
+  if (id.startsWith(`${config.cseId}/`)) return id.slice(config.cseId.length + 1);
+  if (id.startsWith('/S')) return id.slice(1);
   return undefined; // another CSE's ID (or an AE of another CSE): remote CSEs are registered by a later issue
 }
 
 /** A request other than an AE registration must come from a registered AE, a CSE or the admin (else 4106). */
 export function checkOriginator(fr: string | undefined, config: CseConfig, store: ResourceStore): void {
   if (fr === undefined || fr === '') throw badRequest('the originator (From) is missing');
-  if (fr === config.admin) return;
+  const me = { spId: config.spId, cseId: config.cseId };
+  if (absoluteId(fr, me) === absoluteId(config.admin, me)) return;
   const aeId = aeIdOf(fr, config);
   if (aeId === undefined) return;
   const ae = store.get(aeId);

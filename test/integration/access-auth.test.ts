@@ -204,6 +204,18 @@ describe('acaf: rules for authenticated originators only (tokens optional)', () 
       expect((await c.request({ path: `${base}/c`, fr: owner, query: `tkns=${tk}` })).rsc).toBe(4106);
     });
   });
+
+  it("with a key configured the admin's privileges need the admin's token, in any form of its ID", async () => {
+    await overEach(t, async (c) => {
+      for (const fr of [ADMIN, `/id-in/${ADMIN}`, `//onem2m.local/id-in/${ADMIN}`])
+        expect([fr, (await c.request({ path: '/cse-in', fr, ty: 3, body: { 'm2m:cnt': {} } })).rsc]).toEqual([
+          fr,
+          4106,
+        ]);
+      const tk = jwt.sign({ sub: ADMIN }, secret, { algorithm: 'HS256', expiresIn: 60 });
+      expect((await c.request({ path: '/cse-in', fr: ADMIN, query: `rcn=6&tkns=${tk}` })).rsc).toBe(2000);
+    });
+  });
 });
 
 describe('HTTPS (--tls-cert, --tls-key)', () => {
@@ -264,5 +276,30 @@ describe('HTTPS (--tls-cert, --tls-key)', () => {
     expect(JSON.parse(r.body)['m2m:cb'].poa[0]).toBe(`https://127.0.0.1:${port}`);
     // plain HTTP to the TLS port gets no oneM2M answer
     await expect(fetch(`http://127.0.0.1:${port}/cse-in`, { headers: { 'X-M2M-RI': '1' } })).rejects.toThrow();
+  });
+});
+
+describe('every form of an AE-ID meets the registration check (TS-0004 7.3.2.1)', () => {
+  let t: TestCse;
+  beforeAll(async () => {
+    t = await startTestCse({ coapEnabled: true });
+  });
+  afterAll(() => t.stop());
+
+  it('an absolute or SP-relative From of an AE that is not registered is 4106, as its stem is', async () => {
+    await overEach(t, async (c, b) => {
+      const owner = `Cformown${b}`;
+      expect((await c.request({ path: '/cse-in', fr: owner, ty: 2, body: ae(owner) })).rsc).toBe(2001);
+      for (const fr of [`Cnobody${b}`, `/id-in/Cnobody${b}`, `//onem2m.local/id-in/Cnobody${b}`])
+        expect([fr, (await c.request({ path: '/cse-in', fr })).rsc]).toEqual([fr, 4106]);
+      // the registered AE may use every form of its ID, and each reaches its own resources
+      for (const fr of [owner, `/id-in/${owner}`, `//onem2m.local/id-in/${owner}`])
+        expect([fr, (await c.request({ path: `/cse-in/${owner}`, fr })).rsc]).toEqual([fr, 2000]);
+      // after deregistration no form of the old AE-ID is accepted any more
+      expect((await c.request({ method: 'DELETE', path: `/cse-in/${owner}`, fr: owner })).rsc).toBe(2002);
+      expect((await c.request({ path: '/cse-in', fr: `//onem2m.local/id-in/${owner}` })).rsc).toBe(4106);
+      // the admin in its SP-relative form is the admin
+      expect((await c.request({ path: '/cse-in', fr: `/id-in/${ADMIN}`, query: 'rcn=6' })).rsc).toBe(2000);
+    });
   });
 });

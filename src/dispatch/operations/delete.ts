@@ -1,6 +1,5 @@
 /** DELETE (TS-0004 7.3.3.8): the target and its whole subtree, atomically; la / ol delete the instance. */
-import { CseError, RSC, badRequest, notFound } from '../../primitive/status.js';
-import { matchesFilter } from '../filter.js';
+import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { effectiveResultContent } from '../result-content.js';
 import type { OperationHandler } from './deps.js';
 
@@ -19,7 +18,6 @@ export const remove: OperationHandler = {
     const rcn = effectiveResultContent(req.op, req.rcn);
     const type = tree.typeOf(resource.ty);
     type.checkAccess?.(ctx, resource, 'delete');
-    if (req.fc && !matchesFilter(resource, req.fc)) throw notFound('the target does not match the filter criteria');
     // the content describes the resource as it was, so it is shaped before the delete
     const { pc } = shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
     tree.store.transaction(() => tree.deleteResource(ctx, resource));

@@ -1,6 +1,5 @@
 /** RETRIEVE (TS-0004 7.3.3.6 partial retrieve, 7.3.3.12 resultContent; fc conditional retrieval). */
 import { CseError, RSC, badRequest, notFound } from '../../primitive/status.js';
-import { matchesFilter } from '../filter.js';
 import { effectiveResultContent } from '../result-content.js';
 import type { OperationHandler } from './deps.js';
 
@@ -15,7 +14,6 @@ export const retrieve: OperationHandler = {
     if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
     const rcn = effectiveResultContent(req.op, req.rcn);
     tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
-    if (req.fc && !matchesFilter(resource, req.fc)) throw notFound('the target does not match the filter criteria');
 
     const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
     if (atrl) {

@@ -1,6 +1,5 @@
 /** UPDATE (TS-0004 7.3.3.4 / 7.3.3.7): absent attributes stay, null removes, lt and st move. */
-import { CseError, RSC, badRequest, notFound } from '../../primitive/status.js';
-import { matchesFilter } from '../filter.js';
+import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { effectiveResultContent } from '../result-content.js';
 import { contentOf, singleRoot, type OperationHandler } from './deps.js';
 
@@ -28,7 +27,6 @@ export const update: OperationHandler = {
     const r = target.resource;
     const spec = tree.schema.spec(r.ty)!;
     const type = tree.typeOf(r.ty);
-    if (req.fc && !matchesFilter(r, req.fc)) throw notFound('the target does not match the filter criteria');
     const changes = contentOf(req.pc, `m2m:${spec.sn}`);
     if (!changes) throw badRequest(`the content must be one 'm2m:${spec.sn}' object`);
     tree.schema.validate(r.ty, 'update', changes);
