@@ -6,8 +6,15 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
-/** an IPv4 address as one unsigned 32-bit number, an IPv6 address as four */
-type Parsed = { v: 4; n: number } | { v: 6; w: readonly number[] };
+/**
+ * A request address: an IPv4 address as one unsigned 32-bit number `n`, an IPv6 address as four `w`. An
+ * IPv4-mapped IPv6 address (::ffff:10.1.2.3, as Node reports IPv4 peers of a dual-stack socket) has both: it is
+ * tested against the IPv4 ranges as the IPv4 address it stands for and against the IPv6 ranges as written.
+ */
+interface Parsed {
+  readonly n: number | undefined;
+  readonly w: readonly number[] | undefined;
+}
 
 interface Range4 {
   readonly base: number;
@@ -97,11 +104,10 @@ function parseAddress(address: string): Parsed | null {
   let p = seen.get(address);
   if (p !== undefined) return p;
   const bare = address.split('%')[0]!; // a zone index (fe80::1%eth0) is not part of the address
-  if (isIPv4(bare)) p = { v: 4, n: parse4(bare) };
+  if (isIPv4(bare)) p = { n: parse4(bare), w: undefined };
   else if (isIPv6(bare)) {
     const w = parse6(bare);
-    // an IPv4 peer seen through a dual-stack socket (::ffff:10.1.2.3) is the IPv4 address it is
-    p = w[0] === 0 && w[1] === 0 && w[2] === 0xffff ? { v: 4, n: w[3]! } : { v: 6, w };
+    p = { n: w[0] === 0 && w[1] === 0 && w[2] === 0xffff ? w[3]! : undefined, w };
   } else p = null;
   if (seen.size >= 1024) seen.clear();
   seen.set(address, p);
@@ -116,10 +122,8 @@ export function inRanges(r: IpRanges, address: string | undefined): boolean {
   if (!address) return false;
   const p = parseAddress(address);
   if (!p) return false;
-  if (p.v === 4) {
-    for (const x of r.v4) if ((p.n & x.mask) >>> 0 === x.base) return true;
-    return false;
-  }
-  for (const x of r.v6) if (in6(x, p.w)) return true;
+  const { n, w } = p;
+  if (n !== undefined) for (const x of r.v4) if ((n & x.mask) >>> 0 === x.base) return true;
+  if (w !== undefined) for (const x of r.v6) if (in6(x, w)) return true;
   return false;
 }

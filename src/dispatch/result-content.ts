@@ -25,6 +25,21 @@ export function effectiveResultContent(op: number, rcn: number | undefined): num
 
 /** Largest number of child resources one response carries; beyond it the response is partial (cnst = 1). */
 export const MAX_CHILDREN = 10_000;
+/**
+ * Most stored children one response reads when a privilege filter hides some (the filter is applied before
+ * lim / ofst, so hidden children are read and skipped); beyond it the response is partial.
+ */
+export const MAX_SCANNED = 5 * MAX_CHILDREN;
+/** pages in which children are read when a filter applies */
+const MIN_PAGE = 64;
+const MAX_PAGE = 1000;
+
+/** what is left of a response: resources it may still carry (lim), stored children it may still read */
+interface Budget {
+  left: number;
+  partial: boolean;
+  scan: number;
+}
 
 export interface ShapeOptions {
   drt?: number;
@@ -66,7 +81,11 @@ export class ResultShaper {
         return { pc: { 'm2m:rce': { [this.root(r)]: { ...r.attrs }, uri: r.srn } }, partial: false };
       case RCN.AttributesAndChildResources:
       case RCN.ChildResources: {
-        const budget = { left: opts.fc?.lim ?? MAX_CHILDREN, partial: false };
+        const budget: Budget = {
+          left: Math.min(opts.fc?.lim ?? MAX_CHILDREN, MAX_CHILDREN),
+          partial: false,
+          scan: MAX_SCANNED,
+        };
         const nested = this.nest(r, opts, 1, budget);
         const own = rcn === RCN.ChildResources ? {} : { ...r.attrs };
         return { pc: { [this.root(r)]: Object.assign(own, nested) }, partial: budget.partial };
@@ -84,39 +103,71 @@ export class ResultShaper {
     }
   }
 
+  /**
+   * Up to `limit` direct children of `pi` that the originator may retrieve, after skipping `skip` of them, and
+   * whether more of them follow. The filter comes before the paging: only children the originator may retrieve
+   * are returned (TS-0001 10.2.6.2), and lim / ofst count the resources a response includes or skips (TS-0001
+   * Table 8.1.2-2), not hidden ones. Without a filter (the admin) the store pages; with one, the children are
+   * read from the store page by page until enough visible ones are found or the children run out. At most
+   * `budget.scan` stored children are read per response; beyond that the response is cut and marked partial.
+   */
+  private visibleChildren(
+    pi: string,
+    visible: ShapeOptions['visible'],
+    skip: number,
+    limit: number,
+    budget: Budget,
+  ): { children: StoredResource[]; more: boolean } {
+    if (!visible) {
+      const rows = this.store.children(pi, { limit: limit + 1, offset: skip });
+      return { children: rows.slice(0, limit), more: rows.length > limit };
+    }
+    const children: StoredResource[] = [];
+    const page = Math.min(Math.max(skip + limit + 1, MIN_PAGE), MAX_PAGE);
+    for (let offset = 0; ;) {
+      // read nothing more: what may follow is not known, so the response is partial
+      if (budget.scan <= 0) return { children, more: true };
+      const size = Math.min(page, budget.scan);
+      const rows = this.store.children(pi, { limit: size, offset });
+      offset += rows.length;
+      budget.scan -= rows.length;
+      for (const c of rows) {
+        if (!visible(c)) continue;
+        if (skip > 0) skip--;
+        else if (children.length >= limit) return { children, more: true };
+        else children.push(c);
+      }
+      if (rows.length < size) return { children, more: false };
+    }
+  }
+
   /** m2m:childResourceRef entries {nm, typ, val} of the direct children (fc ofst / lim honoured). */
   private references(r: StoredResource, opts: ShapeOptions) {
     const limit = Math.min(opts.fc?.lim ?? MAX_CHILDREN, MAX_CHILDREN);
     const offset = Math.max(0, (opts.fc?.ofst ?? 1) - 1);
-    let children = this.store.children(r.ri, { limit: limit + 1, offset });
-    const partial = children.length > limit;
-    children = children.slice(0, limit);
-    if (opts.visible) children = children.filter(opts.visible);
+    const budget: Budget = { left: limit, partial: false, scan: MAX_SCANNED };
+    const { children, more } = this.visibleChildren(r.ri, opts.visible, offset, limit, budget);
     const refs = children.map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, opts.drt) }));
-    return { refs, partial };
+    return { refs, partial: more };
   }
 
   /** Child resources grouped by type, `"m2m:cin": [...]`, down to fc lvl levels (TS-0004 7.3.3.12, rcn 4 / 8). */
-  private nest(
-    r: StoredResource,
-    opts: ShapeOptions,
-    level: number,
-    budget: { left: number; partial: boolean },
-  ): Record<string, unknown> {
+  private nest(r: StoredResource, opts: ShapeOptions, level: number, budget: Budget): Record<string, unknown> {
     const out: Record<string, unknown[]> = {};
     if (opts.fc?.lvl !== undefined && level > opts.fc.lvl) return out;
     const offset = level === 1 ? Math.max(0, (opts.fc?.ofst ?? 1) - 1) : 0;
-    const children = this.store.children(r.ri, { limit: budget.left + 1, offset });
+    const { children, more } = this.visibleChildren(r.ri, opts.visible, offset, budget.left, budget);
     for (const c of children) {
-      if (opts.visible && !opts.visible(c)) continue;
+      // the subtrees of earlier children may have used up what is left
       if (budget.left <= 0) {
         budget.partial = true;
-        break;
+        return out;
       }
       budget.left--;
       const key = this.root(c);
       (out[key] ??= []).push({ ...c.attrs, ...this.nest(c, opts, level + 1, budget) });
     }
+    if (more) budget.partial = true;
     return out;
   }
 }

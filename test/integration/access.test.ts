@@ -350,3 +350,55 @@ describe.each(['http', 'coap'] as BindingName[])('access control over %s', (bind
     expect((await req({ path, fr: ADMIN })).rsc).toBe(2000);
   });
 });
+
+describe('an <accessControlPolicy> with oversized schedules (actw) is refused with 4000, and quickly', () => {
+  let c: BindingClient;
+  const owner = 'Ccaps';
+  const path = '/cse-in/caps';
+  const pvs = { acr: [rule([owner], ALL)] };
+  const pv = (actw: string[]) => ({ acr: [rule(['all'], R, { acco: [{ actw }] })] });
+  const create = (actw: string[]) => c.request({ path, fr: owner, ty: 1, body: { 'm2m:acp': { pv: pv(actw), pvs } } });
+
+  beforeAll(async () => {
+    c = bindingClient('http', t);
+    const ae = { 'm2m:ae': { rn: 'caps', api: 'Ncaps', rr: false, srv: ['3'] } };
+    expect((await c.request({ path: '/cse-in', fr: owner, ty: 2, body: ae })).rsc).toBe(2001);
+  });
+  afterAll(() => c.close());
+
+  it('on CREATE and UPDATE: a long entry, too many elements, too many entries, a step after a number', async () => {
+    // about 900 kB of `2000-9999,`: within maxRequestBytes, and no longer listed value by value
+    const fat = `* * * * * * ${Array(90_000).fill('2000-9999').join(',')}`;
+    const r = await create([fat]);
+    expect(r.rsc).toBe(4000);
+    expect(r.body['m2m:dbg']).toMatch(/privileges \(pv\): acr 1: actw: .*too long/);
+    const cases: [string[], RegExp][] = [
+      [[`* * * * * * ${Array(65).fill('2000').join(',')}`], /year field has 65 elements/],
+      [Array<string>(65).fill('* * * * * * *'), /actw has 65 schedule entries, at most 64/],
+      [['5/10 * * * * * *'], /step is allowed only after a range or '\*'/],
+    ];
+    for (const [actw, msg] of cases) {
+      const bad = await create(actw);
+      expect(bad.rsc, actw[0]).toBe(4000);
+      expect(bad.body['m2m:dbg']).toMatch(msg);
+    }
+    // at the caps: accepted
+    const widest = `* * * * * * ${Array(64).fill('2000-9999').join(',')}`;
+    expect((await create([widest])).rsc).toBe(2001);
+    const ok = await create(Array<string>(64).fill('* * * * * * *'));
+    expect(ok.rsc).toBe(2001);
+    // the same on UPDATE, of pv and of pvs
+    const id = ok.body['m2m:acp'].ri as string;
+    for (const body of [
+      { 'm2m:acp': { pv: pv([fat]) } },
+      { 'm2m:acp': { pvs: { acr: [rule([owner], ALL, { acco: [{ actw: Array(65).fill('* * * * * * *') }] })] } } },
+      { 'm2m:acp': { pv: pv(['* * 3/2 * * * *']) } },
+    ]) {
+      const u = await c.request({ op: 'update', path: `/${id}`, fr: owner, body });
+      expect(u.rsc, String(u.body['m2m:dbg'])).toBe(4000);
+    }
+    expect((await c.request({ path: `/${id}`, fr: owner })).body['m2m:acp'].pv).toEqual(
+      pv(Array<string>(64).fill('* * * * * * *')),
+    );
+  });
+});

@@ -20,7 +20,14 @@ import {
   setPermits,
   type RequestFacts,
 } from '../../src/access/rules.js';
-import { inSchedule, parseSchedule } from '../../src/access/schedule.js';
+import {
+  checkWindowCount,
+  inSchedule,
+  MAX_ELEMENTS,
+  MAX_ENTRY_LENGTH,
+  MAX_WINDOWS,
+  parseSchedule,
+} from '../../src/access/schedule.js';
 import { TokenVerifier } from '../../src/access/token.js';
 import { ConfigError, DEFAULTS, helpText, loadConfig, type CseConfig } from '../../src/config.js';
 import { CseError } from '../../src/primitive/status.js';
@@ -63,6 +70,54 @@ describe('accessControlWindow schedules (TS-0004 Table 7.4.9.1-4)', () => {
     ])
       expect(() => parseSchedule(bad), bad).toThrow();
   });
+
+  it('allows a step only after a range or an asterisk (a number, a range, a range with a step, *, */n)', () => {
+    for (const bad of ['5/10 * * * * * *', '* * 3/2 * * * *', '* * * * * * 2024/1', '* 1,5/10 * * * * *'])
+      expect(() => parseSchedule(bad), bad).toThrow(/step/);
+    const sunday = at('2024-03-10T08:30:15Z');
+    expect(inSchedule(parseSchedule('5-59/10 * * * * * *'), sunday)).toBe(true); // 5, 15, 25, ...
+    expect(inSchedule(parseSchedule('*/5 */10 */4 * * * *'), sunday)).toBe(true);
+  });
+
+  it('tests ranges and steps arithmetically, with the same results as listing their values', () => {
+    const sunday = at('2024-03-10T08:30:15Z');
+    expect(inSchedule(parseSchedule('* * * * * * 2000-9999/4'), sunday)).toBe(true);
+    expect(inSchedule(parseSchedule('* * * * * * 2001-9999/4'), sunday)).toBe(false);
+    expect(inSchedule(parseSchedule('* * * * * * 2000-2023,2024'), sunday)).toBe(true);
+    expect(inSchedule(parseSchedule('* * * * * * 2025-9999,2000-2023'), sunday)).toBe(false);
+    expect(inSchedule(parseSchedule('16-59/1,0-14 * * * * * *'), sunday)).toBe(false);
+    expect(inSchedule(parseSchedule('* * * * * *,0 *'), sunday)).toBe(true);
+    expect(inSchedule(parseSchedule('* * * 1-31/9 * * *'), sunday)).toBe(true); // 1, 10, 19, 28
+    expect(inSchedule(parseSchedule('* * * 2-31/9 * * *'), sunday)).toBe(false);
+    // the values of a step are counted from the start of its range, not from 0
+    expect(inSchedule(parseSchedule('* 1-59/29 * * * * *'), sunday)).toBe(true); // 1, 30, 59
+    expect(inSchedule(parseSchedule('* 0-59/29 * * * * *'), sunday)).toBe(false); // 0, 29, 58
+    // every value of every field, exhaustively against a listed reading of the same entry
+    const listed = (lo: number, hi: number, from: number, to: number, step: number) =>
+      Array.from({ length: hi - lo + 1 }, (_, i) => lo + i).filter(
+        (v) => v >= from && v <= to && (v - from) % step === 0,
+      );
+    const s = parseSchedule('* 7-52/9 * * * * *');
+    const minutes = listed(0, 59, 7, 52, 9);
+    for (let m = 0; m < 60; m++)
+      expect(inSchedule(s, Date.UTC(2024, 2, 10, 8, m, 15)), String(m)).toBe(minutes.includes(m));
+  });
+
+  it('refuses oversized entries quickly instead of listing their values', () => {
+    // ninety thousand times 2000-9999 (about 900 kB): too long, refused before it is split
+    const fat = `* * * * * * ${Array(90_000).fill('2000-9999').join(',')}`;
+    expect(() => parseSchedule(fat)).toThrow(/too long/);
+    const many = `* * * * * * ${Array(MAX_ELEMENTS + 1)
+      .fill('2000')
+      .join(',')}`;
+    expect(many.length).toBeLessThanOrEqual(MAX_ENTRY_LENGTH);
+    expect(() => parseSchedule(many)).toThrow(/elements/);
+    const widest = `* * * * * * ${Array(MAX_ELEMENTS).fill('2000-9999').join(',')}`;
+    expect(widest.length).toBeLessThanOrEqual(MAX_ENTRY_LENGTH);
+    expect(inSchedule(parseSchedule(widest), at('2024-03-10T08:30:15Z'))).toBe(true);
+    expect(() => checkWindowCount(Array(MAX_WINDOWS).fill('* * * * * * *'))).not.toThrow();
+    expect(() => checkWindowCount(Array(MAX_WINDOWS + 1).fill('* * * * * * *'))).toThrow(/at most/);
+  });
 });
 
 describe('accessControlIpAddresses (TS-0004 6.3.5.27)', () => {
@@ -103,6 +158,20 @@ describe('accessControlIpAddresses (TS-0004 6.3.5.27)', () => {
     expect(has('64:ff9b::c000:221', '64:ff9b::192.0.2.34')).toBe(false);
     expect(has('fe80::/10', 'fe80::1%eth0')).toBe(true);
     expect(inRanges(parseIpRanges(['1.2.3.4']), '0:0:0:0:0:ffff:1.2.3.4')).toBe(true);
+  });
+
+  it('tests an IPv4-mapped peer (::ffff:a.b.c.d) against the IPv4 ranges as a.b.c.d and the IPv6 ranges as written', () => {
+    const peer = '::ffff:127.0.0.1'; // how Node reports an IPv4 peer of a dual-stack socket
+    expect(inRanges(parseIpRanges([], ['::ffff:127.0.0.0/104']), peer)).toBe(true);
+    expect(inRanges(parseIpRanges([], ['::ffff:7f00:1']), peer)).toBe(true);
+    expect(inRanges(parseIpRanges([], ['::/0']), peer)).toBe(true);
+    expect(inRanges(parseIpRanges(['127.0.0.0/8']), peer)).toBe(true);
+    expect(inRanges(parseIpRanges(['127.0.0.0/8'], ['fd00::/8']), peer)).toBe(true);
+    expect(inRanges(parseIpRanges(['10.0.0.0/8'], ['::ffff:127.0.0.0/104']), peer)).toBe(true);
+    expect(inRanges(parseIpRanges(['10.0.0.0/8'], ['::ffff:10.0.0.0/104']), peer)).toBe(false);
+    expect(inRanges(parseIpRanges([], ['::1']), peer)).toBe(false);
+    // the IPv4 reading is for mapped addresses only: ::127.0.0.1 (IPv4-compatible, deprecated) is IPv6 alone
+    expect(inRanges(parseIpRanges(['127.0.0.0/8']), '::127.0.0.1')).toBe(false);
   });
 
   it('refuses malformed entries', () => {
