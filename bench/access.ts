@@ -14,15 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, closeAgent, expectRsc, send, spawnCse } from './lib.js';
+import { closeAgent, expectRsc, loadOptions, ROOT, send, spawnCse } from './lib.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-const duration = Number(arg('duration', '10'));
-const connections = Number(arg('connections', '32'));
-const rounds = Number(arg('rounds', '3'));
+const { duration, connections, rounds } = loadOptions();
 
 interface Sample {
   rps: number;

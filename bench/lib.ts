@@ -138,3 +138,18 @@ export function rssMb(pid: number): number {
 export function closeAgent() {
   agent.destroy();
 }
+
+/** `--name value` from the command line, or the fallback. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+/** The load every HTTP benchmark shares: --duration (s per measurement), --connections, --rounds. */
+export function loadOptions() {
+  return {
+    duration: Number(arg('duration', '10')),
+    connections: Number(arg('connections', '32')),
+    rounds: Number(arg('rounds', '3')),
+  };
+}

@@ -8,12 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, closeAgent, expectRsc, rssMb, send, spawnCse } from './lib.js';
+import { arg, closeAgent, expectRsc, ROOT, rssMb, send, spawnCse } from './lib.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 const instances = Number(arg('instances', '1000000'));
 const containers = Number(arg('containers', '1000'));
 

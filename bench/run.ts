@@ -14,15 +14,9 @@ import autocannon from 'autocannon';
 import { Operation } from '../src/primitive/primitive.js';
 import { Serializations } from '../src/serialization/index.js';
 import { coapLoad } from './coap-load.js';
-import { ROOT, closeAgent, expectRsc, rssMb, send, spawnCse, spawnFloor } from './lib.js';
+import { arg, closeAgent, expectRsc, loadOptions, ROOT, rssMb, send, spawnCse, spawnFloor } from './lib.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-const duration = Number(arg('duration', '10'));
-const connections = Number(arg('connections', '32'));
-const rounds = Number(arg('rounds', '3'));
+const { duration, connections, rounds } = loadOptions();
 const only = arg('only', '').split(',').filter(Boolean);
 
 const HEADERS = { 'X-M2M-Origin': 'Cbench', 'X-M2M-RI': 'bench', 'X-M2M-RVI': '3', Accept: 'application/json' };
