@@ -44,6 +44,10 @@ export interface CseConfig {
   jwtPublicKey: string;
   /** accepted token algorithms */
   jwtAlgorithms: string[];
+  /** when set, a token's aud must name this audience */
+  jwtAudience: string;
+  /** when set, a token's iss must be this issuer */
+  jwtIssuer: string;
   /** PEM certificate (chain) and key files: with both, the HTTP binding speaks HTTPS */
   tlsCert: string;
   tlsKey: string;
@@ -185,6 +189,20 @@ export const OPTIONS: Option[] = [
     kind: 'list',
     default: ['HS256', 'RS256', 'ES256'],
     help: 'token signature algorithms accepted',
+  },
+  {
+    key: 'jwtAudience',
+    flag: 'jwt-audience',
+    kind: 'string',
+    default: '',
+    help: "tokens must name this audience (aud), e.g. this CSE's ID",
+  },
+  {
+    key: 'jwtIssuer',
+    flag: 'jwt-issuer',
+    kind: 'string',
+    default: '',
+    help: 'tokens must come from this issuer (iss)',
   },
   { key: 'tlsCert', flag: 'tls-cert', kind: 'string', default: '', help: 'PEM certificate file: HTTPS with --tls-key' },
   { key: 'tlsKey', flag: 'tls-key', kind: 'string', default: '', help: 'PEM private key file: HTTPS with --tls-cert' },

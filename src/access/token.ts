@@ -67,7 +67,12 @@ export class TokenVerifier {
     if (key === undefined) return `no key is configured for ${alg}`;
     let payload: jwt.JwtPayload | string;
     try {
-      payload = jwt.verify(token, key, { algorithms: [alg] });
+      // a token for another service signed with the same key must not pass: audience and issuer when configured
+      payload = jwt.verify(token, key, {
+        algorithms: [alg],
+        ...(this.config.jwtAudience ? { audience: this.config.jwtAudience } : {}),
+        ...(this.config.jwtIssuer ? { issuer: this.config.jwtIssuer } : {}),
+      });
     } catch (e) {
       return `the token is not valid: ${(e as Error).message}`;
     }

@@ -391,6 +391,16 @@ describe('token verification (authenticated originators)', () => {
     expect(required.authenticate('Cae1', [sign({ sub: 'Cae1' })])).toBe(true);
   });
 
+  it('--jwt-audience / --jwt-issuer: a token for another audience or from another issuer is 4106', () => {
+    const secret = 'test-secret-0123456789';
+    const v = new TokenVerifier(config({ jwtSecret: secret, jwtAudience: '/id-in', jwtIssuer: 'https://idp.city' }));
+    const sign = (payload: object) => jwt.sign({ sub: 'Cae1', ...payload }, secret, { algorithm: 'HS256' });
+    expect(v.authenticate('Cae1', [sign({ aud: '/id-in', iss: 'https://idp.city' })])).toBe(true);
+    expect(rsc(() => v.authenticate('Cae1', [sign({ aud: 'another-service', iss: 'https://idp.city' })]))).toBe(4106);
+    expect(rsc(() => v.authenticate('Cae1', [sign({ aud: '/id-in', iss: 'https://elsewhere' })]))).toBe(4106);
+    expect(rsc(() => v.authenticate('Cae1', [sign({})]))).toBe(4106);
+  });
+
   it('RS256 and ES256 with a public key file; algorithms outside --jwt-algorithms are refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cse-jwt-'));
     for (const [alg, type, opts] of [
