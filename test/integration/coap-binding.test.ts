@@ -387,7 +387,7 @@ describe('block-wise transfer (RFC 7959, TS-0008 6.5)', () => {
     }
   });
 
-  it('the first Block2 block carries Block2, Size2 and ETag; the next block is served from the stored response', async () => {
+  it('the first Block2 block carries Block2, Size2 and ETag; the next block, from the GET run again, the same ETag', async () => {
     const opts: RawOption[] = [...path(`${CNT}/big`), [M2mOpt.RQI, 'blk'], [M2mOpt.FR, AE]];
     const b0 = await ask({ bare: true, code: '0.01', options: opts });
     expect(decodeBlock(getOption(b0, Opt.Block2)!.value)).toEqual({ num: 0, more: true, szx: 6 });
@@ -400,6 +400,28 @@ describe('block-wise transfer (RFC 7959, TS-0008 6.5)', () => {
     expect(rscOf(b1)).toBe(2000);
     const beyond = await ask({ bare: true, code: '0.01', options: [...opts, [Opt.Block2, Buffer.from([0x7f, 0xf6])]] });
     expect(codeText(beyond.code)).toBe('4.00');
+  });
+
+  it('a later Block2 block of a GET goes through the dispatcher again: a resource deleted meanwhile is 4.04', async () => {
+    // the same path a revoked privilege takes (4.03 / 4103): no block is served from a stored answer
+    const c = await client.send(url(), {
+      op: Operation.Create,
+      to: 'cse-in/coapae/data',
+      fr: AE,
+      rqi: 'gone-1',
+      rvi: '3',
+      ty: 4,
+      pc: { 'm2m:cin': { rn: 'gone', con: 'g'.repeat(3000) } },
+    });
+    expect(c.rsc).toBe(2001);
+    const opts: RawOption[] = [...path(`${CNT}/gone`), [M2mOpt.RQI, 'gone-2'], [M2mOpt.FR, AE]];
+    const b0 = await ask({ bare: true, code: '0.01', options: opts });
+    expect(decodeBlock(getOption(b0, Opt.Block2)!.value)).toMatchObject({ num: 0, more: true });
+    const d = await client.send(url(), { op: Operation.Delete, to: 'cse-in/coapae/data/gone', fr: AE, rqi: 'gone-3' });
+    expect(d.rsc).toBe(2002);
+    const b1 = await ask({ bare: true, code: '0.01', options: [...opts, [Opt.Block2, Buffer.from([0x16])]] });
+    expect(codeText(b1.code)).toBe('4.04');
+    expect(rscOf(b1)).toBe(4004);
   });
 
   it('Block1 out of sequence is 4.08; a declared Size1 over the limit is 4.13 with Size1', async () => {

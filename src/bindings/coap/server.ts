@@ -9,7 +9,8 @@
  * - Duplicates are detected by endpoint and message ID for EXCHANGE_LIFETIME (CON) / NON_LIFETIME (NON): the
  *   request is processed once, a duplicate CON gets the cached reply again, a duplicate NON is dropped.
  * - Block1: request payloads arrive in blocks, answered 2.31 Continue, and are reassembled before dispatch.
- *   Block2: a response payload larger than one block is stored and served block by block.
+ *   Block2: a response payload larger than one block goes block by block; a GET is run again for each block
+ *   (so each block passes the access decision), the answer of any other method is stored and served from there.
  * - Malformed datagrams never throw: a CON with a message format error is rejected with RST, anything else
  *   unreadable is dropped; bad option values get 4.00 (rsc 4000), unknown critical options 4.02.
  */
@@ -353,7 +354,7 @@ export class CoapBinding implements ProtocolBinding {
     let block2: Block | undefined;
     const transfer = `${ep}|${requestKey(msg)}`;
     let reply: Reply;
-    let failed = false;
+    let failed: boolean;
     try {
       this.checkOptions(msg);
       negotiated = negotiate(msg.options, this.serializations);
@@ -371,20 +372,22 @@ export class CoapBinding implements ProtocolBinding {
       if (b2) {
         block2 = decodeBlock(b2.value);
         if (!block2) throw badRequest('the Block2 option is malformed');
-        if (block2.num > 0) {
+        // a GET's later blocks come from running it again, through the dispatcher and its access decision, so that
+        // an originator whose privilege was revoked meanwhile gets no more of the answer (the ETag tells a client
+        // when the representation changed, RFC 7959 2.4); the result of any other method cannot be produced twice
+        // and is served from the stored response
+        if (block2.num > 0 && msg.code !== Method.GET) {
           const stored = this.downloads.get(transfer);
-          if (stored) {
-            if (!inRange(stored, block2)) throw beyondTheEnd(block2);
-            return this.block(stored, block2);
-          }
-          // a GET is simply run again; the result of any other method cannot be produced twice
-          if (msg.code !== Method.GET)
-            throw new CoapLayerError(RSC.BAD_REQUEST, 'no stored response for this Block2 request', '4.00');
+          if (!stored) throw new CoapLayerError(RSC.BAD_REQUEST, 'no stored response for this Block2 request', '4.00');
+          if (!inRange(stored, block2)) throw beyondTheEnd(block2);
+          return this.block(stored, block2);
         }
       }
       primitive = readRequest(msg.code, msg.options, payload, this.serializations);
       const rsp = await this.dispatcher.process(primitive, { binding: 'coap', remoteAddress: rinfo.address });
       reply = writeResponse(rsp, primitive.op, negotiated, primitive.rvi);
+      // an error answer is sent whole, whichever block was asked for
+      failed = rsp.rsc >= 4000;
     } catch (e) {
       failed = true;
       reply = this.errorReply(e, msg, negotiated, primitive?.op);
@@ -395,7 +398,8 @@ export class CoapBinding implements ProtocolBinding {
       const stored: Download = { reply, etag: createHash('sha1').update(reply.payload).digest().subarray(0, 4) };
       const b: Block = { num: failed ? 0 : (block2?.num ?? 0), more: false, szx };
       if (!inRange(stored, b)) return this.errorReply(beyondTheEnd(b), msg, negotiated, primitive?.op);
-      if (reply.payload.length > blockSize(szx)) this.downloads.set(transfer, stored, EXCHANGE_LIFETIME_MS);
+      if (reply.payload.length > blockSize(szx) && msg.code !== Method.GET)
+        this.downloads.set(transfer, stored, EXCHANGE_LIFETIME_MS);
       reply = this.block(stored, b);
     }
     reply.options.push(...echo);
