@@ -1,5 +1,6 @@
 /** Every test purpose of the suite, in run order. */
 import type { TestPurpose } from '../tp.js';
+import { containerRetrieveTps } from './dmr-container-retrieve.js';
 import { containerTps } from './dmr-container.js';
 import { contentInstanceTps } from './dmr-content-instance.js';
 import { genericTps } from './generic.js';
@@ -8,7 +9,7 @@ import { securityTps } from './security.js';
 
 export const AREAS: { name: string; tps: TestPurpose[] }[] = [
   { name: 'registration', tps: registrationTps },
-  { name: 'dmr-container', tps: containerTps },
+  { name: 'dmr-container', tps: [...containerTps, ...containerRetrieveTps] },
   { name: 'dmr-content-instance', tps: contentInstanceTps },
   { name: 'generic', tps: genericTps },
   { name: 'security', tps: securityTps },
