@@ -40,6 +40,8 @@ describe('create validation (TS-0004 7.3.3.3)', () => {
       [{ st: 3 }, /st/],
       [{ mni: 'abc' }, /mni/],
       [{ mni: -1 }, /mni/],
+      [{ mni: 1.5 }, /mni/],
+      [{ mbs: 1e300 }, /mbs/], // an integer JSON cannot carry exactly would be stored changed
       [{ lbl: 'notalist' }, /lbl/],
       [{ rn: 'has/slash' }, /rn/],
       [{ mni: null }, /mni/],
