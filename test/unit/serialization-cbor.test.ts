@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CseError } from '../../src/primitive/status.js';
 import { cborCodec as cbor } from '../../src/serialization/index.js';
+import { CONTAINER } from '../fixtures/resources.js';
 
 const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 const roundTrip = (v: unknown) => cbor.decode(cbor.encode(v));
@@ -63,25 +64,7 @@ describe('CBOR decoding of the TS-0004 8.5.2 examples', () => {
     expect(v).toEqual({
       rsc: 2001,
       rqi: 'A1001',
-      pc: {
-        'm2m:cnt': {
-          rn: 'SmartHomeContainer',
-          ty: 3,
-          ri: 'cnt1',
-          pi: 'ae1',
-          ct: '20160506T154048',
-          lt: '20160506T154048',
-          acpi: ['acp1'],
-          et: '20180506T154048',
-          cr: 'S_SAH25',
-          st: 0,
-          mni: 500,
-          mbs: 100000,
-          cni: 0,
-          cbs: 0,
-          mia: 3600,
-        },
-      },
+      pc: CONTAINER,
     });
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CseError } from '../../src/primitive/status.js';
 import { ONEM2M_XML_NAMESPACE, createXmlCodec } from '../../src/serialization/index.js';
+import { CONTAINER } from '../fixtures/resources.js';
 
 const xml = createXmlCodec();
 const NS = `xmlns:m2m="${ONEM2M_XML_NAMESPACE}"`;
@@ -53,27 +54,6 @@ const AE_WITH_REFS = {
       { nm: 'container2', typ: 3, val: 'mn-cse/appname/container2' },
       { nm: 'sub1', typ: 23, val: 'mn-cse/appname/container2/sub1' },
     ],
-  },
-};
-
-// TS-0004 8.5.2 EXAMPLE 4 (the Content of the response): a <container>
-const CONTAINER = {
-  'm2m:cnt': {
-    rn: 'SmartHomeContainer',
-    ty: 3,
-    ri: 'cnt1',
-    pi: 'ae1',
-    ct: '20160506T154048',
-    lt: '20160506T154048',
-    acpi: ['acp1'],
-    et: '20180506T154048',
-    cr: 'S_SAH25',
-    st: 0,
-    mni: 500,
-    mbs: 100000,
-    cni: 0,
-    cbs: 0,
-    mia: 3600,
   },
 };
 
