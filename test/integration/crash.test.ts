@@ -13,7 +13,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'cse-crash-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** Starts src/main.ts with tsx on port 0 and resolves with the port from the start-up log line. */
-function startProcess(): Promise<{ child: ChildProcess; url: string }> {
+function startProcess(): Promise<{ child: ChildProcess; url: string; startLine: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -39,8 +39,8 @@ function startProcess(): Promise<{ child: ChildProcess; url: string }> {
       out += d.toString();
       for (const line of out.split('\n')) {
         if (!line.includes('CSE started')) continue;
-        const port = (JSON.parse(line) as { bindings: { http: number } }).bindings.http;
-        resolve({ child, url: `http://127.0.0.1:${port}` });
+        const startLine = JSON.parse(line) as Record<string, unknown> & { bindings: { http: number } };
+        resolve({ child, url: `http://127.0.0.1:${startLine.bindings.http}`, startLine });
       }
     });
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -85,6 +85,52 @@ describe('durability', () => {
       const exited2 = new Promise((r) => second.child.once('exit', r));
       second.child.kill('SIGTERM');
       expect(await exited2).toBe(0);
+    }
+  });
+});
+
+describe('start-up and graceful shutdown', () => {
+  it('logs CSE-ID and bindings; on SIGTERM finishes the requests in flight, keeps every acknowledged write, exits 0', async () => {
+    const first = await startProcess();
+    expect(first.startLine).toMatchObject({ msg: 'CSE started', cseId: '/id-in', cseRn: 'cse-in' });
+    expect(first.startLine.bindings).toEqual({ http: expect.any(Number) });
+    const request = client(first.url);
+    const AE = 'Cshutdown';
+    const body = { 'm2m:ae': { rn: 'shutae', api: 'Ns', rr: false, srv: ['3'] } };
+    expect((await request({ path: '/cse-in', fr: AE, ty: 2, body })).rsc).toBe(2001);
+    expect((await request({ path: '/cse-in/shutae', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'd' } } })).rsc).toBe(2001);
+    // 100 creates at once; SIGTERM as soon as the first is answered, while the others are in flight
+    const sent = 100;
+    let firstAnswer!: () => void;
+    const answered = new Promise<void>((r) => (firstAnswer = r));
+    const outcomes = Array.from({ length: sent }, (_, i) =>
+      request({ path: '/cse-in/shutae/d', fr: AE, ty: 4, body: { 'm2m:cin': { con: `s${i}` } } }).then(
+        (r) => {
+          firstAnswer();
+          return r.rsc;
+        },
+        () => 'refused' as const, // a connection the stopping server no longer accepted: never acknowledged
+      ),
+    );
+    await answered;
+    const exited = new Promise((r) => first.child.once('exit', r));
+    first.child.kill('SIGTERM');
+    const results = await Promise.all(outcomes);
+    expect(await exited).toBe(0);
+    // every answer that came is a complete 2001: nothing was cut off half-way
+    expect(results.every((r) => r === 2001 || r === 'refused')).toBe(true);
+    const acknowledged = results.filter((r) => r === 2001).length;
+    expect(acknowledged).toBeGreaterThan(0);
+
+    const second = await startProcess();
+    try {
+      const cnt = (await client(second.url)({ path: '/cse-in/shutae/d', fr: AE })).body['m2m:cnt'];
+      expect(cnt.cni).toBeGreaterThanOrEqual(acknowledged);
+      expect(cnt.cni).toBeLessThanOrEqual(sent);
+    } finally {
+      const exited2 = new Promise((r) => second.child.once('exit', r));
+      second.child.kill('SIGTERM');
+      await exited2;
     }
   });
 });

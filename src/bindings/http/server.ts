@@ -37,6 +37,7 @@ const METHOD_OP: Record<string, Operation> = {
 export class HttpBinding implements ProtocolBinding {
   readonly name = 'http';
   private readonly server: Server;
+  private stopping = false;
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -67,10 +68,21 @@ export class HttpBinding implements ProtocolBinding {
     });
   }
 
-  stop(): Promise<void> {
+  /**
+   * Stops accepting, lets the requests in flight finish, then closes. Keep-alive connections busy now would stay
+   * open after their answer, so those answers carry `Connection: close`; whatever is still open after
+   * `drainMs` is cut.
+   */
+  stop(drainMs = 10_000): Promise<void> {
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
+      this.stopping = true;
+      const cut = setTimeout(() => this.server.closeAllConnections(), drainMs);
+      cut.unref();
+      this.server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
       this.server.closeIdleConnections();
     });
   }
@@ -214,7 +226,7 @@ export class HttpBinding implements ProtocolBinding {
     if (rsp.cnst !== undefined) headers['X-M2M-CTS'] = rsp.cnst;
     if (rsp.cnot !== undefined) headers['X-M2M-CTO'] = rsp.cnot;
     if (rsp.ec !== undefined) headers['X-M2M-EC'] = rsp.ec;
-    if (close) headers.Connection = 'close';
+    if (close || this.stopping) headers.Connection = 'close';
     let body: Buffer | string | undefined;
     if (rsp.pc !== undefined) {
       try {
