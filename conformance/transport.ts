@@ -17,7 +17,7 @@
 import { CoapClient, type CoapRequest, type CoapResponse } from '../src/bindings/coap/client.js';
 import { codeText, decodeString, decodeUint, getOption, Opt, type CoapOption } from '../src/bindings/coap/message.js';
 import { M2M_OPTIONS, M2mOpt } from '../src/bindings/coap/options.js';
-import { applyQuery } from '../src/bindings/http/query.js';
+import { applyQuery } from '../src/bindings/query.js';
 import type { RequestPrimitive } from '../src/primitive/primitive.js';
 
 /** TS-0004 6.3.4.2.5 m2m:operation */

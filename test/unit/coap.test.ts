@@ -17,7 +17,7 @@ import {
   type CoapMessage,
 } from '../../src/bindings/coap/message.js';
 import { CONTENT_FORMATS, M2M_OPTIONS, M2mOpt, contentFormatOf } from '../../src/bindings/coap/options.js';
-import { applyQuery } from '../../src/bindings/http/query.js';
+import { applyQuery } from '../../src/bindings/query.js';
 import { Operation, type RequestPrimitive } from '../../src/primitive/primitive.js';
 import { Serializations, jsonCodec } from '../../src/serialization/index.js';
 import { rawCoap } from '../helpers/coap.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyQuery } from '../../src/bindings/http/query.js';
+import { applyQuery } from '../../src/bindings/query.js';
 import { targetOf } from '../../src/bindings/http/server.js';
 import type { RequestPrimitive } from '../../src/primitive/primitive.js';
 

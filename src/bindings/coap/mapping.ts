@@ -7,7 +7,7 @@ import { coapCodeOf, STATUS_CODES } from '../../primitive/mapping.js';
 import { Operation, type RequestPrimitive, type ResponsePrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
-import { applyQuery } from '../http/query.js';
+import { applyQuery } from '../query.js';
 import {
   Method,
   Opt,

@@ -18,7 +18,7 @@ import {
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
 import type { ProtocolBinding } from '../binding.js';
-import { applyQuery } from './query.js';
+import { applyQuery } from '../query.js';
 
 export interface HttpBindingOptions {
   port: number;

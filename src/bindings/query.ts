@@ -1,10 +1,11 @@
 /**
- * HTTP query string -> request primitive parameters (TS-0009 6.2.2.2): rcn, rt, rp, da, drt, atrl, ..., the
- * filterCriteria short names, and attribute conditions written `<attr>=<value>` (`c.<attr>` child, `p.<attr>`
- * parent). Lists repeat the parameter or join values with `+`.
+ * Query string -> request primitive parameters, shared by the bindings that carry them as a query (HTTP URL query,
+ * TS-0009 6.2.2.2; CoAP Uri-Query, TS-0008 6.2.2.3): rcn, rt, rp, da, drt, atrl, ..., the filterCriteria short
+ * names, and attribute conditions written `<attr>=<value>` (`c.<attr>` child, `p.<attr>` parent). Lists repeat
+ * the parameter or join values with `+`.
  */
-import type { FilterCriteria, RequestPrimitive } from '../../primitive/primitive.js';
-import { badRequest } from '../../primitive/status.js';
+import type { FilterCriteria, RequestPrimitive } from '../primitive/primitive.js';
+import { badRequest } from '../primitive/status.js';
 
 const FC_INT = new Set(['sts', 'stb', 'sza', 'szb', 'fu', 'lim', 'lvl', 'ofst', 'fo', 'cfs']);
 const FC_INT_LIST = new Set(['ty', 'chty', 'pty']);
