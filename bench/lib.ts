@@ -17,25 +17,48 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
+export interface SpawnOptions {
+  /** start the CoAP binding too (on a free UDP port) */
+  coap?: boolean;
+  /** the built CSE to run: a dist/ directory holding main.js (default: this checkout's dist/) */
+  dist?: string;
+  /** how long to wait for "CSE started" before the start counts as failed (default 30 s) */
+  startTimeoutMs?: number;
+}
+
 /**
- * Starts `node dist/main.js` on free ports (HTTP; CoAP too with `coap`) with a fresh data directory; resolves once
- * it logged its start.
+ * Starts `node <dist>/main.js` on free ports (HTTP; CoAP too with `coap`) with a fresh data directory and any extra
+ * `args`; resolves once it logged its start. Rejects, with the end of what the CSE wrote to stderr, when it exits
+ * first (an unknown flag, say) or does not start in time.
  */
-export async function spawnCse(args: string[] = [], opts: { coap?: boolean } = {}): Promise<Spawned> {
+export async function spawnCse(args: string[] = [], opts: SpawnOptions = {}): Promise<Spawned> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cse-bench-'));
   const coap = opts.coap ? ['--coap-port', '0', '--coap-host', '127.0.0.1'] : ['--no-coap'];
+  const main = join(opts.dist ?? join(ROOT, 'dist'), 'main.js');
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'dist/main.js'), '--http-port', '0', ...coap, '--no-mqtt', '--data-dir', dataDir, ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    [main, '--http-port', '0', ...coap, '--no-mqtt', '--data-dir', dataDir, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // stderr goes on to ours; its end is kept for the error message when the CSE does not start
+  let stderrTail = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    stderrTail = (stderrTail + d.toString()).slice(-2000);
+  });
   let coapPort: number | undefined;
+  const timeoutMs = opts.startTimeoutMs ?? 30_000;
   const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${main} ${args.join(' ')}: the CSE did not start within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
         const msg = JSON.parse(line) as { msg?: string; bindings?: { http?: number; coap?: number } };
         if (msg.msg === 'CSE started') {
+          clearTimeout(timer);
           coapPort = msg.bindings!.coap;
           resolve(msg.bindings!.http!);
         }
@@ -43,7 +66,14 @@ export async function spawnCse(args: string[] = [], opts: { coap?: boolean } = {
         /* not a log line */
       }
     });
-    child.once('exit', (code) => reject(new Error(`the CSE exited with ${code} before it started`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `${main} ${args.join(' ')}: the CSE exited with ${code} before it started${stderrTail ? `: ${stderrTail.trim()}` : ''}`,
+        ),
+      );
+    });
   });
   return {
     child,
@@ -52,6 +82,7 @@ export async function spawnCse(args: string[] = [], opts: { coap?: boolean } = {
     dataDir,
     stop: () =>
       new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
