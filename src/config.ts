@@ -20,6 +20,10 @@ export interface CseConfig {
   mqttPort: number;
   mqttUrl: string;
   dataDir: string;
+  /** a PostgreSQL URL (postgres://user@host:port/db) selects the PostgreSQL store; empty: SQLite in dataDir */
+  db: string;
+  /** connections of the PostgreSQL pool */
+  dbPoolSize: number;
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
   logLevel: string;
   /** default and maximum lifetime of a resource, in seconds (et is capped at now + this) */
@@ -87,6 +91,20 @@ export const OPTIONS: Option[] = [
     kind: 'string',
     default: './data',
     help: 'directory of the SQLite database file (cse.db)',
+  },
+  {
+    key: 'db',
+    flag: 'db',
+    kind: 'string',
+    default: '',
+    help: 'PostgreSQL database URL (postgres://user@host:port/db); several CSE processes may share it. Empty: SQLite in --data-dir',
+  },
+  {
+    key: 'dbPoolSize',
+    flag: 'db-pool-size',
+    kind: 'int',
+    default: 10,
+    help: 'connections to PostgreSQL per CSE process',
   },
   {
     key: 'sqliteSynchronous',
@@ -317,6 +335,9 @@ function checkConfig(c: CseConfig) {
   if (!/^[A-Za-z0-9\-._~]+$/.test(c.cseRn)) throw new ConfigError(`cse-rn '${c.cseRn}' is not a valid resource name`);
   if (!['OFF', 'NORMAL', 'FULL'].includes(c.sqliteSynchronous))
     throw new ConfigError('sqlite-synchronous must be OFF, NORMAL or FULL');
+  if (c.db !== '' && !/^postgres(ql)?:\/\//.test(c.db))
+    throw new ConfigError(`db '${c.db}' must be a PostgreSQL URL (postgres://user@host:port/database) or empty`);
+  if (c.dbPoolSize < 1) throw new ConfigError('db-pool-size must be at least 1');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');
   if (c.releaseVersions.length === 0) throw new ConfigError('release-versions must not be empty');

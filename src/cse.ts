@@ -16,8 +16,7 @@ import { toTimestamp } from './primitive/time.js';
 import { resourceTypes } from './resources/index.js';
 import { SchemaRegistry } from './schema/registry.js';
 import { Serializations, supportedSerializations } from './serialization/index.js';
-import { CachedStore } from './storage/cache.js';
-import { SqliteStore } from './storage/sqlite.js';
+import { openStore, redactUrl } from './storage/open.js';
 import type { ResourceStore } from './storage/store.js';
 import { projectRoot } from './util/project-root.js';
 
@@ -39,11 +38,7 @@ export class Cse {
 
   static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
     const schema = new SchemaRegistry(join(projectRoot(), 'specs'));
-    const store = new CachedStore(
-      new SqliteStore(join(config.dataDir, 'cse.db'), { synchronous: config.sqliteSynchronous }),
-      // leaves: types of which no instance can have a child this CSE implements (contentInstance today)
-      (ty) => !(schema.spec(ty)?.childTypes ?? []).some((c) => resourceTypes.has(c)),
-    );
+    const store = await openStore(config, schema, log);
     const tree = new ResourceTree(store, schema, config, resourceTypes);
     const dispatcher = new Dispatcher({ tree, shaper: new ResultShaper(schema, store), config }, log);
     const cse = new Cse(config, store, tree, dispatcher, log);
@@ -76,26 +71,33 @@ export class Cse {
         await coap.start();
         cse.bindings.push(coap);
       }
-      cse.ensureCseBase();
+      await cse.ensureCseBase();
     } catch (e) {
       await cse.stop();
       throw e;
     }
-    const removed = tree.sweepExpired();
+    const removed = await tree.sweepExpired();
+    let sweeping = false;
     cse.sweeper = setInterval(() => {
-      try {
-        const n = tree.sweepExpired();
-        if (n) log.debug({ removed: n }, 'expired resources removed');
-      } catch (err) {
-        log.error({ err }, 'expiration sweep failed');
-      }
+      if (sweeping) return; // a slow sweep is never run twice at once
+      sweeping = true;
+      tree.sweepExpired().then(
+        (n) => {
+          sweeping = false;
+          if (n) log.debug({ removed: n }, 'expired resources removed');
+        },
+        (err: unknown) => {
+          sweeping = false;
+          log.error({ err }, 'expiration sweep failed');
+        },
+      );
     }, config.expirationSweepMs);
     cse.sweeper.unref();
     log.info(
       {
         cseId: config.cseId,
         cseRn: config.cseRn,
-        dataDir: config.dataDir,
+        store: store.kind === 'postgres' ? { postgres: redactUrl(config.db) } : { sqlite: config.dataDir },
         bindings: Object.fromEntries(cse.bindings.map((b) => [b.name, b.port()])),
         notStarted: config.mqttEnabled ? ['mqtt'] : [],
         expiredOnStart: removed,
@@ -115,14 +117,13 @@ export class Cse {
   }
 
   /** Creates the CSEBase on first start, refreshes its CSE-maintained attributes on every start (TS-0004 7.4.3). */
-  private ensureCseBase() {
+  private async ensureCseBase() {
     const c = this.config;
     const ri = c.cseId.slice(1);
-    const existing = this.store.get(ri);
+    const existing = await this.store.get(ri);
+    const where = this.store.kind === 'postgres' ? `database ${redactUrl(c.db)}` : `database in ${c.dataDir}`;
     if (existing && existing.srn !== c.cseRn)
-      throw new Error(
-        `the database in ${c.dataDir} holds CSEBase '${existing.srn}', not '${c.cseRn}': use another --data-dir`,
-      );
+      throw new Error(`the ${where} holds CSEBase '${existing.srn}', not '${c.cseRn}': use another database`);
     const now = toTimestamp(Date.now());
     const http = this.bindings.find((b) => b.name === 'http');
     const coap = this.bindings.find((b) => b.name === 'coap');
@@ -149,14 +150,19 @@ export class Cse {
     if (c.cseAcpi.length > 0) attrs.acpi = [...c.cseAcpi];
     else delete attrs.acpi;
     const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: CSE_BASE, creator: c.admin, attrs };
-    this.store.transaction(() => (existing ? this.store.update(cb) : this.store.insert(cb)));
+    await this.store.transaction(async (tx) => {
+      // several processes on one database may start at once: the first inserts, the others update
+      const current = await tx.lock(ri, 'update');
+      if (current) await tx.update({ ...cb, attrs: { ...cb.attrs, ct: current.attrs.ct } }, current);
+      else await tx.insert(cb);
+    });
   }
 
   /** Graceful stop: bindings stop accepting and finish in-flight requests, then the database closes. */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await Promise.all(this.bindings.map((b) => b.stop()));
-    this.store.close();
+    await this.store.close();
     this.log.info({ cseId: this.config.cseId }, 'CSE stopped');
   }
 }

@@ -14,13 +14,14 @@
  *   RETRIEVE, DISCOVER and NOTIFY it, only the admin may do more (TS-0001 9.6.1.3.2 "fixed by the system").
  *
  * ACP rules are compiled once per stored privileges object (src/access/rules.ts) and kept in a WeakMap: the
- * resource cache hands out the same object until the ACP changes, so the hot path does no parsing.
+ * resource cache hands out the same object until the ACP changes, so the hot path does no parsing; with a shared
+ * database (no cache) they are found again by their content.
  */
 import type { CseConfig } from '../config.js';
 import { parseAddress, type Address } from '../dispatch/addressing.js';
 import { CseError, RSC } from '../primitive/status.js';
 import type { SchemaRegistry } from '../schema/registry.js';
-import type { ResourceStore, StoredResource } from '../storage/store.js';
+import type { StoreReader, StoredResource } from '../storage/store.js';
 import { absoluteId, type Identity } from './originator.js';
 import { compileLenient, Privilege, setPermits, type CompiledSet, type RequestFacts } from './rules.js';
 
@@ -85,20 +86,20 @@ function addressOf(id: string, config: CseConfig): Address | null {
 }
 
 /** Finds the <accessControlPolicy> an acpi entry names (any addressing form of this CSE), or undefined. */
-export function resolveAcp(
+export async function resolveAcp(
   id: unknown,
-  store: ResourceStore,
+  store: StoreReader,
   config: CseConfig,
   nowTs?: string,
-): StoredResource | undefined {
+): Promise<StoredResource | undefined> {
   if (typeof id !== 'string' || id === '') return undefined;
   const a = addressOf(id, config);
   if (!a) return undefined;
   let r: StoredResource | undefined;
-  if (a.kind === 'structured') r = store.getByPath(a.srn);
+  if (a.kind === 'structured') r = await store.getByPath(a.srn);
   else {
-    r = store.get(a.ri);
-    if (r && a.path.length > 0) r = store.getByPath(`${r.srn}/${a.path.join('/')}`);
+    r = await store.get(a.ri);
+    if (r && a.path.length > 0) r = await store.getByPath(`${r.srn}/${a.path.join('/')}`);
   }
   if (!r || r.ty !== ACP_TYPE) return undefined;
   const et = r.attrs.et as string | undefined;
@@ -107,12 +108,15 @@ export function resolveAcp(
 }
 
 export class AccessControl {
+  /** by object: the SQLite store's cache hands out the same object until the ACP changes */
   private readonly compiled = new WeakMap<object, CompiledSet>();
+  /** by content: a shared database hands out a fresh object each time (bounded; dropped when full) */
+  private readonly compiledByText = new Map<string, CompiledSet>();
   private readonly me: Identity;
   private readonly admin: string;
 
   constructor(
-    private readonly store: ResourceStore,
+    private readonly store: StoreReader,
     private readonly schema: SchemaRegistry,
     private readonly config: CseConfig,
   ) {
@@ -125,8 +129,8 @@ export class AccessControl {
   }
 
   /** Permits or throws 4103 ORIGINATOR_HAS_NO_PRIVILEGE (TS-0004 7.3.3.15). */
-  authorize(req: AccessRequest): void {
-    if (this.permits(req)) return;
+  async authorize(req: AccessRequest): Promise<void> {
+    if (await this.permits(req)) return;
     const what = req.acpiUpdate ? 'UPDATE (of accessControlPolicyIDs)' : (PRIVILEGE_NAMES[req.op] ?? `${req.op}`);
     throw new CseError(
       RSC.ORIGINATOR_HAS_NO_PRIVILEGE,
@@ -134,11 +138,11 @@ export class AccessControl {
     );
   }
 
-  permits(req: AccessRequest): boolean {
+  async permits(req: AccessRequest): Promise<boolean> {
     if (req.fr === undefined || req.fr === '') return false;
     const originator = absoluteId(req.fr, this.me);
     if (originator === this.admin) return true;
-    const governing = this.governing(req.target);
+    const governing = await this.governing(req.target);
     if (!governing) return false;
     const facts: RequestFacts = {
       originator,
@@ -161,7 +165,7 @@ export class AccessControl {
     }
     // permit-overrides across every linked ACP (TS-0003 7.1.5); a missing or expired one contributes nothing
     for (const id of acpi) {
-      const acp = resolveAcp(id, this.store, this.config, req.nowTs);
+      const acp = await resolveAcp(id, this.store, this.config, req.nowTs);
       if (acp && this.anyRule(req.acpiUpdate ? acp.attrs.pvs : acp.attrs.pv, facts)) return true;
     }
     return false;
@@ -175,15 +179,15 @@ export class AccessControl {
    */
   childFilter(
     base: Omit<AccessRequest, 'target' | 'op' | 'ty' | 'acpiUpdate'>,
-  ): ((r: StoredResource) => boolean) | undefined {
+  ): ((r: StoredResource) => Promise<boolean>) | undefined {
     if (this.isAdmin(base.fr)) return undefined;
     const seen = new Map<string, boolean>();
-    return (r) => {
-      const g = this.governing(r);
+    return async (r) => {
+      const g = await this.governing(r);
       if (!g) return false;
       let ok = seen.get(g.ri);
       if (ok === undefined) {
-        ok = this.permits({ ...base, target: g, op: Privilege.Retrieve });
+        ok = await this.permits({ ...base, target: g, op: Privilege.Retrieve });
         seen.set(g.ri, ok);
       }
       return ok;
@@ -191,12 +195,12 @@ export class AccessControl {
   }
 
   /** The resource whose acpi (or pvs) decides about r (TS-0001 9.6.1.3.2). */
-  private governing(r: StoredResource): StoredResource | undefined {
+  private async governing(r: StoredResource): Promise<StoredResource | undefined> {
     let cur: StoredResource | undefined = r;
     for (let depth = 0; cur && depth < 64; depth++) {
       if (cur.ty === ACP_TYPE || cur.ty === CSE_BASE_TYPE) return cur;
       if (this.schema.spec(cur.ty)?.attributes.has('acpi')) return cur;
-      cur = this.store.get(cur.pi);
+      cur = await this.store.get(cur.pi);
     }
     return undefined;
   }
@@ -205,7 +209,13 @@ export class AccessControl {
     if (set === null || typeof set !== 'object') return false;
     let compiled = this.compiled.get(set);
     if (!compiled) {
-      compiled = compileLenient(set, this.me);
+      const text = JSON.stringify(set);
+      compiled = this.compiledByText.get(text);
+      if (!compiled) {
+        compiled = compileLenient(set, this.me);
+        if (this.compiledByText.size >= 1024) this.compiledByText.clear();
+        this.compiledByText.set(text, compiled);
+      }
       this.compiled.set(set, compiled);
     }
     return setPermits(compiled, facts);

@@ -91,7 +91,7 @@ export class Dispatcher {
   async process(req: RequestPrimitive, context?: RequestContext): Promise<ResponsePrimitive> {
     let result: OperationResult;
     try {
-      result = this.handle(req, context);
+      result = await this.handle(req, context);
     } catch (e) {
       result = this.errorResult(e, req);
     }
@@ -111,7 +111,7 @@ export class Dispatcher {
     return rsp;
   }
 
-  private handle(req: RequestPrimitive, context: RequestContext | undefined): OperationResult {
+  private async handle(req: RequestPrimitive, context: RequestContext | undefined): Promise<OperationResult> {
     const c = this.config;
     const { tree } = this.deps;
     // authentication first: an unauthenticated request learns nothing, not even which versions are supported
@@ -130,7 +130,7 @@ export class Dispatcher {
       if (due < Date.now()) throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired before it was processed');
     }
     const registering = req.op === Operation.Create && req.ty === AE;
-    if (!registering) checkOriginator(req.fr, c, tree.store);
+    if (!registering) await checkOriginator(req.fr, c, tree.store);
     const handler = HANDLERS[req.op];
     if (!handler && req.op !== Operation.Notify)
       throw badRequest(`operation '${String(req.op)}' is not a oneM2M operation`);
@@ -146,7 +146,7 @@ export class Dispatcher {
     }
 
     const ctx = tree.context();
-    const found = tree.resolve(ctx, address);
+    const found = await tree.resolve(ctx, address);
     // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
     // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)
     if (req.fc && req.fc.fu !== 1 && req.op !== Operation.Create && !matchesFilter(found.resource, req.fc))
@@ -156,7 +156,7 @@ export class Dispatcher {
     // an AE registration skips Recv-6.3 (TS-0004 7.4.5.2.1): the registration policy above decides instead
     if (!registering) {
       const ip = context?.remoteAddress;
-      this.access.authorize({
+      await this.access.authorize({
         fr: req.fr,
         op: privilegeOf(req),
         target: found.resource,

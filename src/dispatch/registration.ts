@@ -5,7 +5,7 @@
 import type { CseConfig } from '../config.js';
 import { CseError, RSC, badRequest } from '../primitive/status.js';
 import { absoluteId } from '../access/originator.js';
-import type { ResourceStore } from '../storage/store.js';
+import type { StoreReader } from '../storage/store.js';
 
 const AE_TYPE = 2;
 const STEM = /^[CS][A-Za-z0-9\-._]*$/;
@@ -48,13 +48,13 @@ export function aeIdOf(fr: string, config: CseConfig): string | undefined {
 }
 
 /** A request other than an AE registration must come from a registered AE, a CSE or the admin (else 4106). */
-export function checkOriginator(fr: string | undefined, config: CseConfig, store: ResourceStore): void {
+export async function checkOriginator(fr: string | undefined, config: CseConfig, store: StoreReader): Promise<void> {
   if (fr === undefined || fr === '') throw badRequest('the originator (From) is missing');
   const me = { spId: config.spId, cseId: config.cseId };
   if (absoluteId(fr, me) === absoluteId(config.admin, me)) return;
   const aeId = aeIdOf(fr, config);
   if (aeId === undefined) return;
-  const ae = store.get(aeId);
+  const ae = await store.get(aeId);
   if (!ae || ae.ty !== AE_TYPE)
     throw new CseError(RSC.ORIGINATOR_NOT_AUTHENTICATED, `originator '${fr}' is not a registered AE`);
 }

@@ -5,7 +5,7 @@
 import { Operation, ResultContent as RCN, type FilterCriteria } from '../primitive/primitive.js';
 import { badRequest } from '../primitive/status.js';
 import type { SchemaRegistry } from '../schema/registry.js';
-import type { ResourceStore, StoredResource } from '../storage/store.js';
+import type { StoreReader, StoredResource } from '../storage/store.js';
 
 const ALLOWED: Record<number, { values: number[]; default: number }> = {
   [Operation.Create]: { values: [0, 1, 2, 3, 9], default: RCN.Attributes },
@@ -45,13 +45,13 @@ export interface ShapeOptions {
   drt?: number;
   fc?: FilterCriteria;
   /** the child resources the originator may retrieve (TS-0001 10.2.6.2); the others and their subtrees are omitted */
-  visible?: (r: StoredResource) => boolean;
+  visible?: (r: StoredResource) => Promise<boolean>;
 }
 
 export class ResultShaper {
   constructor(
     private readonly schema: SchemaRegistry,
-    private readonly store: ResourceStore,
+    private readonly store: StoreReader,
   ) {}
 
   root(r: StoredResource): string {
@@ -69,7 +69,7 @@ export class ResultShaper {
   }
 
   /** pc and content status for rcn values that carry resources or references (1, 4, 5, 6, 8). */
-  shape(r: StoredResource, rcn: number, opts: ShapeOptions = {}): { pc?: unknown; partial: boolean } {
+  async shape(r: StoredResource, rcn: number, opts: ShapeOptions = {}): Promise<{ pc?: unknown; partial: boolean }> {
     switch (rcn) {
       case RCN.Nothing:
         return { partial: false };
@@ -86,16 +86,16 @@ export class ResultShaper {
           partial: false,
           scan: MAX_SCANNED,
         };
-        const nested = this.nest(r, opts, 1, budget);
+        const nested = await this.nest(r, opts, 1, budget);
         const own = rcn === RCN.ChildResources ? {} : { ...r.attrs };
         return { pc: { [this.root(r)]: Object.assign(own, nested) }, partial: budget.partial };
       }
       case RCN.AttributesAndChildResourceReferences: {
-        const { refs, partial } = this.references(r, opts);
+        const { refs, partial } = await this.references(r, opts);
         return { pc: { [this.root(r)]: refs.length ? { ...r.attrs, ch: refs } : { ...r.attrs } }, partial };
       }
       case RCN.ChildResourceReferences: {
-        const { refs, partial } = this.references(r, opts);
+        const { refs, partial } = await this.references(r, opts);
         return { pc: { 'm2m:rrl': { rrf: refs } }, partial };
       }
       default:
@@ -111,15 +111,15 @@ export class ResultShaper {
    * read from the store page by page until enough visible ones are found or the children run out. At most
    * `budget.scan` stored children are read per response; beyond that the response is cut and marked partial.
    */
-  private visibleChildren(
+  private async visibleChildren(
     pi: string,
     visible: ShapeOptions['visible'],
     skip: number,
     limit: number,
     budget: Budget,
-  ): { children: StoredResource[]; more: boolean } {
+  ): Promise<{ children: StoredResource[]; more: boolean }> {
     if (!visible) {
-      const rows = this.store.children(pi, { limit: limit + 1, offset: skip });
+      const rows = await this.store.children(pi, { limit: limit + 1, offset: skip });
       return { children: rows.slice(0, limit), more: rows.length > limit };
     }
     const children: StoredResource[] = [];
@@ -128,11 +128,11 @@ export class ResultShaper {
       // read nothing more: what may follow is not known, so the response is partial
       if (budget.scan <= 0) return { children, more: true };
       const size = Math.min(page, budget.scan);
-      const rows = this.store.children(pi, { limit: size, offset });
+      const rows = await this.store.children(pi, { limit: size, offset });
       offset += rows.length;
       budget.scan -= rows.length;
       for (const c of rows) {
-        if (!visible(c)) continue;
+        if (!(await visible(c))) continue;
         if (skip > 0) skip--;
         else if (children.length >= limit) return { children, more: true };
         else children.push(c);
@@ -142,21 +142,26 @@ export class ResultShaper {
   }
 
   /** m2m:childResourceRef entries {nm, typ, val} of the direct children (fc ofst / lim honoured). */
-  private references(r: StoredResource, opts: ShapeOptions) {
+  private async references(r: StoredResource, opts: ShapeOptions) {
     const limit = Math.min(opts.fc?.lim ?? MAX_CHILDREN, MAX_CHILDREN);
     const offset = Math.max(0, (opts.fc?.ofst ?? 1) - 1);
     const budget: Budget = { left: limit, partial: false, scan: MAX_SCANNED };
-    const { children, more } = this.visibleChildren(r.ri, opts.visible, offset, limit, budget);
+    const { children, more } = await this.visibleChildren(r.ri, opts.visible, offset, limit, budget);
     const refs = children.map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, opts.drt) }));
     return { refs, partial: more };
   }
 
   /** Child resources grouped by type, `"m2m:cin": [...]`, down to fc lvl levels (TS-0004 7.3.3.12, rcn 4 / 8). */
-  private nest(r: StoredResource, opts: ShapeOptions, level: number, budget: Budget): Record<string, unknown> {
+  private async nest(
+    r: StoredResource,
+    opts: ShapeOptions,
+    level: number,
+    budget: Budget,
+  ): Promise<Record<string, unknown>> {
     const out: Record<string, unknown[]> = {};
     if (opts.fc?.lvl !== undefined && level > opts.fc.lvl) return out;
     const offset = level === 1 ? Math.max(0, (opts.fc?.ofst ?? 1) - 1) : 0;
-    const { children, more } = this.visibleChildren(r.ri, opts.visible, offset, budget.left, budget);
+    const { children, more } = await this.visibleChildren(r.ri, opts.visible, offset, budget.left, budget);
     for (const c of children) {
       // the subtrees of earlier children may have used up what is left
       if (budget.left <= 0) {
@@ -165,7 +170,7 @@ export class ResultShaper {
       }
       budget.left--;
       const key = this.root(c);
-      (out[key] ??= []).push({ ...c.attrs, ...this.nest(c, opts, level + 1, budget) });
+      (out[key] ??= []).push({ ...c.attrs, ...(await this.nest(c, opts, level + 1, budget)) });
     }
     if (more) budget.partial = true;
     return out;

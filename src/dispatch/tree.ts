@@ -1,16 +1,25 @@
 /**
- * The resource tree: finds targets (structured, unstructured, virtual), builds new resources with their common
- * attributes (TS-0004 7.3.3.3/7.3.3.5, 9.6.1.3), deletes subtrees and sweeps expired resources. Shared by the
- * operation handlers and the expiration sweeper, so a resource is created and removed one way only.
+ * The resource tree: finds targets (structured, unstructured, virtual), and is the one way resources are written:
+ * create with their common attributes (TS-0004 7.3.3.3/7.3.3.5, 9.6.1.3), update, delete with their subtree, and
+ * the sweep of expired resources. Each write is one store transaction that re-reads and locks what it depends on
+ * (the parent of a create, the target of an update), so concurrent requests, in this process or in others on one
+ * database, leave the tree exactly consistent: no orphan, no lost counter update, one winner per name.
  */
 import { resolveAcp } from '../access/access-control.js';
 import type { CseConfig } from '../config.js';
 import type { RequestPrimitive } from '../primitive/primitive.js';
 import { CseError, RSC, badRequest, notFound } from '../primitive/status.js';
 import { parseTimestamp, toTimestamp } from '../primitive/time.js';
-import type { ResourceType, TypeContext } from '../resources/resource-type.js';
+import type { ResourceType, TypeContext, WriteContext } from '../resources/resource-type.js';
 import type { SchemaRegistry } from '../schema/registry.js';
-import type { Attributes, ResourceStore, StoredResource } from '../storage/store.js';
+import {
+  DuplicateResourceError,
+  type Attributes,
+  type ResourceStore,
+  type StoreReader,
+  type StoreTransaction,
+  type StoredResource,
+} from '../storage/store.js';
 import type { Address } from './addressing.js';
 
 export interface Target {
@@ -19,11 +28,19 @@ export interface Target {
   virtual?: string;
 }
 
+/** What an UPDATE did: the resource as stored, its attributes before, and the changes as applied. */
+export interface Updated {
+  resource: StoredResource;
+  old: Attributes;
+  changes: Attributes;
+}
+
 export class ResourceTree {
   private counter = 0;
-  private readonly idSalt = Math.floor(Math.random() * 36 ** 2)
+  /** per process: several CSE processes on one database create IDs at the same millisecond */
+  private readonly idSalt = Math.floor(Math.random() * 36 ** 4)
     .toString(36)
-    .padStart(2, '0');
+    .padStart(4, '0');
 
   constructor(
     readonly store: ResourceStore,
@@ -38,14 +55,11 @@ export class ResourceTree {
   private readonly virtualNames = new Set<string>();
 
   context(now = Date.now()): TypeContext {
-    return {
-      store: this.store,
-      config: this.config,
-      schema: this.schema,
-      now,
-      nowTs: toTimestamp(now),
-      deleteResource: (r) => this.deleteResource(this.context(now), r),
-    };
+    return { store: this.store, config: this.config, schema: this.schema, now, nowTs: toTimestamp(now) };
+  }
+
+  private writeContext(ctx: TypeContext, tx: StoreTransaction): WriteContext {
+    return { ...ctx, store: tx, tx };
   }
 
   typeOf(ty: number): ResourceType {
@@ -55,7 +69,8 @@ export class ResourceTree {
   }
 
   /** Finds the target of a request, or 4004. A resource found expired is removed now (TS-0004 7.3.3.5). */
-  resolve(ctx: TypeContext, address: Address): Target {
+  async resolve(ctx: TypeContext, address: Address): Promise<Target> {
+    const store = this.store;
     let base: StoredResource | undefined;
     let path: string[];
     if (address.kind === 'structured') {
@@ -63,123 +78,188 @@ export class ResourceTree {
       const last = address.srn.slice(slash + 1);
       if (slash > 0 && this.virtualNames.has(last)) {
         // `.../la`: the parent decides; a type with that virtual name never stores a child so named
-        const parent = this.store.getByPath(address.srn.slice(0, slash));
+        const parent = await store.getByPath(address.srn.slice(0, slash));
         if (parent && this.types.get(parent.ty)?.virtualNames?.has(last)) {
-          const virtual = this.virtualOf(ctx, this.alive(ctx, parent), last);
+          const virtual = await this.virtualOf(ctx, await this.alive(ctx, parent), last);
           if (virtual) return { resource: virtual, virtual: last };
         }
       }
-      const hit = this.store.getByPath(address.srn);
-      if (hit) return { resource: this.alive(ctx, hit) };
+      const hit = await store.getByPath(address.srn);
+      if (hit) return { resource: await this.alive(ctx, hit) };
       if (slash < 0) throw notFound(`no resource '${address.srn}'`);
-      base = this.store.getByPath(address.srn.slice(0, slash));
+      base = await store.getByPath(address.srn.slice(0, slash));
       path = [last];
       if (!base) throw notFound(`no resource '${address.srn}'`);
     } else {
-      base = this.store.get(address.ri);
+      base = await store.get(address.ri);
       if (!base) throw notFound(`no resource with ID '${address.ri}'`);
-      if (address.path.length === 0) return { resource: this.alive(ctx, base) };
+      if (address.path.length === 0) return { resource: await this.alive(ctx, base) };
       const srn = `${base.srn}/${address.path.join('/')}`;
-      const hit = this.store.getByPath(srn);
-      if (hit) return { resource: this.alive(ctx, hit) };
+      const hit = await store.getByPath(srn);
+      if (hit) return { resource: await this.alive(ctx, hit) };
       if (address.path.length > 1) {
-        base = this.store.getByPath(`${base.srn}/${address.path.slice(0, -1).join('/')}`);
+        base = await store.getByPath(`${base.srn}/${address.path.slice(0, -1).join('/')}`);
         if (!base) throw notFound(`no resource '${srn}'`);
       }
       path = address.path.slice(-1);
     }
     // not a stored resource: perhaps a virtual child of the parent (TS-0004 6.8)
-    const parent = this.alive(ctx, base);
+    const parent = await this.alive(ctx, base);
     const name = path[0]!;
-    const virtual = this.virtualOf(ctx, parent, name);
+    const virtual = await this.virtualOf(ctx, parent, name);
     if (!virtual) throw notFound(`no resource '${parent.srn}/${name}'`);
     return { resource: virtual, virtual: name };
   }
 
   /** The resource a virtual child stands for; one found expired is removed and the next one asked for. */
-  private virtualOf(ctx: TypeContext, parent: StoredResource, name: string): StoredResource | undefined {
+  private async virtualOf(ctx: TypeContext, parent: StoredResource, name: string) {
     for (;;) {
-      const v = this.types.get(parent.ty)?.virtualChild?.(ctx, parent, name);
+      const v = await this.types.get(parent.ty)?.virtualChild?.(ctx, parent, name);
       const et = v?.attrs.et as string | undefined;
       if (!v || et === undefined || et >= ctx.nowTs) return v;
-      this.store.transaction(() => this.deleteResource(ctx, v));
+      await this.delete(ctx, v);
     }
   }
 
-  private alive(ctx: TypeContext, r: StoredResource): StoredResource {
+  private async alive(ctx: TypeContext, r: StoredResource): Promise<StoredResource> {
     const et = r.attrs.et as string | undefined;
     if (et !== undefined && et < ctx.nowTs) {
-      this.store.transaction(() => this.deleteResource(ctx, r));
+      await this.delete(ctx, r);
       throw notFound(`resource '${r.srn}' has expired`);
     }
     return r;
   }
 
-  /** A fresh, unique resource ID: type short name, time and a counter (and a per-process salt). */
+  /** A fresh, unique resource ID: type short name, time, a per-process salt and a counter. */
   newResourceId(prefix: string): string {
     this.counter = (this.counter + 1) % 36 ** 3;
     return `${prefix}${Date.now().toString(36)}${this.idSalt}${this.counter.toString(36).padStart(3, '0')}`;
   }
 
   /**
-   * Builds and stores a new resource under `parent` from the request's attributes (already validated),
-   * inside the caller's transaction. Returns the stored resource.
+   * Builds and stores a new resource under `parent` from the request's attributes (already validated), in one
+   * transaction that locks the parent first: a parent deleted meanwhile is 4004, two creates of one name give
+   * one 4105, and the parent's bookkeeping (a container's cni / cbs / st) sees every child.
    */
   create(
     ctx: TypeContext,
-    parent: StoredResource,
+    parentRef: StoredResource,
     ty: number,
     attrs: Attributes,
     req: RequestPrimitive,
     originator: string,
     ri?: string,
-  ): StoredResource {
+  ): Promise<StoredResource> {
     const type = this.typeOf(ty);
     const spec = this.schema.spec(ty)!;
-    const parentType = this.typeOf(parent.ty);
+    const parentType = this.typeOf(parentRef.ty);
     const id = ri ?? this.newResourceId(spec.sn);
     const rn = (attrs.rn as string | undefined) ?? id;
-    if (attrs.rn !== undefined) {
-      parentType.checkChildName?.(ctx, parent, rn);
-      if (this.store.getByPath(`${parent.srn}/${rn}`))
+    if (attrs.rn !== undefined) parentType.checkChildName?.(ctx, parentRef, rn);
+    return this.store.transaction(async (tx) => {
+      const w = this.writeContext(ctx, tx);
+      const parent = await tx.lock(parentRef.ri, parentType.childAdded ? 'update' : 'share');
+      if (!parent) throw notFound(`the parent '${parentRef.srn}' no longer exists`);
+      if (attrs.rn !== undefined && (await tx.getByPath(`${parent.srn}/${rn}`)))
         throw new CseError(RSC.CONFLICT, `a resource named '${rn}' exists under '${parent.srn}' already`);
-    }
-    if (attrs.acpi !== undefined) this.checkAcpi(ctx, attrs.acpi);
-    const a: Attributes = { ...attrs };
-    const wantsCreator = 'cr' in a;
-    delete a.cr;
-    a.ty = ty;
-    a.ri = id;
-    a.rn = rn;
-    a.pi = parent.ri;
-    a.ct = ctx.nowTs;
-    a.lt = ctx.nowTs;
-    if (spec.attributes.has('et')) a.et = this.expiration(ctx, a.et, parent);
-    if (spec.attributes.has('st')) a.st = 0;
-    if (wantsCreator) a.cr = originator;
-    const r: StoredResource = {
-      ri: id,
-      pi: parent.ri,
-      rn,
-      srn: `${parent.srn}/${rn}`,
-      ty,
-      creator: originator,
-      attrs: a,
-    };
-    type.beforeCreate?.(ctx, r, parent, req);
-    this.store.insert(r);
-    parentType.childAdded?.(ctx, parent, r);
-    return r;
+      if (attrs.acpi !== undefined) await this.checkAcpi(tx, ctx, attrs.acpi);
+      const a: Attributes = { ...attrs };
+      const wantsCreator = 'cr' in a;
+      delete a.cr;
+      a.ty = ty;
+      a.ri = id;
+      a.rn = rn;
+      a.pi = parent.ri;
+      a.ct = ctx.nowTs;
+      a.lt = ctx.nowTs;
+      if (spec.attributes.has('et')) a.et = this.expiration(ctx, a.et, parent);
+      if (spec.attributes.has('st')) a.st = 0;
+      if (wantsCreator) a.cr = originator;
+      const r: StoredResource = {
+        ri: id,
+        pi: parent.ri,
+        rn,
+        srn: `${parent.srn}/${rn}`,
+        ty,
+        creator: originator,
+        attrs: a,
+      };
+      await type.beforeCreate?.(w, r, parent, req);
+      try {
+        await tx.insert(r);
+      } catch (e) {
+        if (!(e instanceof DuplicateResourceError)) throw e;
+        // another request created it between our check and our insert (another process, or a retry)
+        if (e.column === 'srn')
+          throw new CseError(RSC.CONFLICT, `a resource named '${rn}' exists under '${parent.srn}' already`);
+        throw new CseError(
+          ri !== undefined ? this.config.duplicateAeRsc : RSC.CONFLICT,
+          `a resource with ID '${id}' exists already`,
+        );
+      }
+      await parentType.childAdded?.(w, parent, r);
+      return r;
+    });
+  }
+
+  /**
+   * Applies an UPDATE's attributes (validated) to the newest version of the target, locked for the transaction:
+   * absent attributes stay, null removes, lt and st move (TS-0004 7.3.3.4 / 7.3.3.7).
+   */
+  update(ctx: TypeContext, target: StoredResource, requested: Attributes, req: RequestPrimitive): Promise<Updated> {
+    const type = this.typeOf(target.ty);
+    return this.store.transaction(async (tx) => {
+      const w = this.writeContext(ctx, tx);
+      const r = await tx.lock(target.ri, 'update');
+      if (!r) throw notFound(`resource '${target.srn}' no longer exists`);
+      const old = { ...r.attrs };
+      const before: StoredResource = { ...r, attrs: old };
+      const changes = { ...requested };
+      if (changes.acpi !== undefined && changes.acpi !== null) await this.checkAcpi(tx, ctx, changes.acpi);
+      if (changes.et !== undefined) {
+        const parent = await tx.get(r.pi);
+        changes.et = parent ? this.expiration(ctx, changes.et, parent) : changes.et;
+      }
+      await type.beforeUpdate?.(w, r, changes, req);
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === null) delete r.attrs[k];
+        else r.attrs[k] = v;
+      }
+      r.attrs.lt = ctx.nowTs;
+      if (typeof r.attrs.st === 'number') r.attrs.st += 1;
+      await type.afterUpdate?.(w, r, old);
+      await tx.update(r, before);
+      return { resource: r, old, changes };
+    });
+  }
+
+  /** Deletes r and its subtree in one transaction; false when it was gone already. */
+  delete(ctx: TypeContext, r: StoredResource): Promise<boolean> {
+    return this.store.transaction((tx) => this.deleteIn(this.writeContext(ctx, tx), r));
+  }
+
+  /**
+   * Removes r and its subtree inside a transaction; the parent's type keeps its bookkeeping (cni / cbs). The
+   * parent is locked first when it keeps any (the order creators lock in: parent, then child).
+   */
+  private async deleteIn(w: WriteContext, r: StoredResource): Promise<boolean> {
+    const parentRef = r.pi ? await w.tx.get(r.pi) : undefined;
+    const parentType = parentRef && this.types.get(parentRef.ty);
+    const parent = parentRef && parentType?.childRemoved ? await w.tx.lock(parentRef.ri, 'update') : undefined;
+    const removed = await w.tx.deleteSubtree(r);
+    if (removed === 0) return false;
+    if (parent) await parentType!.childRemoved!(w, parent, r);
+    return true;
   }
 
   /**
    * Each entry of an accessControlPolicyIDs value must name an <accessControlPolicy> of this CSE (4000 otherwise):
    * a typo would otherwise leave a resource that nobody but the admin can reach.
    */
-  checkAcpi(ctx: TypeContext, acpi: unknown): void {
+  async checkAcpi(reader: StoreReader, ctx: TypeContext, acpi: unknown): Promise<void> {
     if (!Array.isArray(acpi)) return; // the schema validation has refused it already
     for (const id of acpi)
-      if (!resolveAcp(id, this.store, this.config, ctx.nowTs))
+      if (!(await resolveAcp(id, reader, this.config, ctx.nowTs)))
         throw badRequest(`accessControlPolicyIDs: '${String(id)}' is not an accessControlPolicy of this CSE`);
   }
 
@@ -198,28 +278,23 @@ export class ResourceTree {
     return et;
   }
 
-  /** Removes r and its subtree; the parent's type keeps its bookkeeping (cni / cbs). Inside a transaction. */
-  deleteResource(ctx: TypeContext, r: StoredResource) {
-    this.store.deleteSubtree(r);
-    const parent = this.store.get(r.pi);
-    if (parent) this.types.get(parent.ty)?.childRemoved?.(ctx, parent, r);
-  }
-
-  /** Deletes every resource whose et has passed, in batches; returns how many roots were removed. */
-  sweepExpired(now = Date.now(), batch = 500): number {
+  /**
+   * Deletes every resource whose et has passed, in batches; returns how many roots were removed. With a
+   * database shared by several processes only the one holding the 'expiration' lease sweeps.
+   */
+  async sweepExpired(now = Date.now(), batch = 500): Promise<number> {
+    if (!(await this.store.holdsLease('expiration'))) return 0;
     const ctx = this.context(now);
     let removed = 0;
     for (;;) {
-      const due = this.store.expired(ctx.nowTs, batch);
+      const due = await this.store.expired(ctx.nowTs, batch);
       if (due.length === 0) return removed;
-      this.store.transaction(() => {
-        for (const r of due) {
-          // an ancestor removed earlier in this batch took r with it
-          if (this.store.get(r.ri)) {
-            this.deleteResource(ctx, r);
-            removed++;
-          }
-        }
+      // one transaction for the batch; a root whose ancestor went earlier in it is gone already
+      removed += await this.store.transaction(async (tx) => {
+        const w = this.writeContext(ctx, tx);
+        let n = 0;
+        for (const r of due) if ((await tx.get(r.ri)) && (await this.deleteIn(w, r))) n++;
+        return n;
       });
       if (due.length < batch) return removed;
     }

@@ -5,7 +5,7 @@
  */
 import { CseError, RSC, notFound } from '../primitive/status.js';
 import type { StoredResource } from '../storage/store.js';
-import type { ResourceType, TypeContext } from './resource-type.js';
+import type { ResourceType, WriteContext } from './resource-type.js';
 
 export const CONTENT_INSTANCE = 4;
 const VIRTUAL = new Set(['la', 'ol']);
@@ -14,8 +14,8 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-/** Deletes the oldest contentInstances until cni <= mni and cbs <= mbs. */
-function enforceLimits(ctx: TypeContext, cnt: StoredResource) {
+/** Deletes the oldest contentInstances until cni <= mni and cbs <= mbs (cnt is locked for update). */
+async function enforceLimits(ctx: WriteContext, cnt: StoredResource) {
   const a = cnt.attrs;
   const mni = num(a.mni);
   const mbs = num(a.mbs);
@@ -23,9 +23,9 @@ function enforceLimits(ctx: TypeContext, cnt: StoredResource) {
     ((mni !== undefined && (a.cni as number) > mni) || (mbs !== undefined && (a.cbs as number) > mbs)) &&
     (a.cni as number) > 0
   ) {
-    const oldest = ctx.store.oldestChild(cnt.ri, CONTENT_INSTANCE);
+    const oldest = await ctx.tx.oldestChild(cnt.ri, CONTENT_INSTANCE);
     if (!oldest) break;
-    ctx.store.deleteSubtree(oldest);
+    await ctx.tx.deleteSubtree(oldest);
     a.cni = (a.cni as number) - 1;
     a.cbs = (a.cbs as number) - ((oldest.attrs.cs as number) ?? 0);
   }
@@ -45,42 +45,44 @@ export const container: ResourceType = {
     r.attrs.cbs = 0;
   },
 
-  afterUpdate(ctx, r, old) {
+  async afterUpdate(ctx, r, old) {
     // disableRetrieval changed from true to false: the instances stored meanwhile go (TS-0001 9.6.6)
     if (old.disr === true && r.attrs.disr !== true) {
-      for (const cin of ctx.store.children(r.ri, { ty: CONTENT_INSTANCE })) ctx.store.deleteSubtree(cin);
+      for (const cin of await ctx.tx.children(r.ri, { ty: CONTENT_INSTANCE })) await ctx.tx.deleteSubtree(cin);
       r.attrs.cni = 0;
       r.attrs.cbs = 0;
     }
-    enforceLimits(ctx, r);
+    await enforceLimits(ctx, r);
   },
 
-  childAdded(ctx, parent, child) {
+  async childAdded(ctx, parent, child) {
     if (child.ty !== CONTENT_INSTANCE) return;
+    const before = { ...parent, attrs: { ...parent.attrs } };
     const a = parent.attrs;
     a.cni = (a.cni as number) + 1;
     a.cbs = (a.cbs as number) + (child.attrs.cs as number);
     a.st = child.attrs.st;
-    enforceLimits(ctx, parent);
-    ctx.store.update(parent);
+    await enforceLimits(ctx, parent);
+    await ctx.tx.update(parent, before);
   },
 
-  childRemoved(ctx, parent, child) {
+  async childRemoved(ctx, parent, child) {
     if (child.ty !== CONTENT_INSTANCE) return;
+    const before = { ...parent, attrs: { ...parent.attrs } };
     const a = parent.attrs;
     a.cni = Math.max(0, (a.cni as number) - 1);
     a.cbs = Math.max(0, (a.cbs as number) - (child.attrs.cs as number));
-    ctx.store.update(parent);
+    await ctx.tx.update(parent, before);
   },
 
-  virtualChild(ctx, parent, name) {
+  async virtualChild(ctx, parent, name) {
     if (!VIRTUAL.has(name)) return undefined;
     if (parent.attrs.disr === true)
       throw new CseError(RSC.OPERATION_NOT_ALLOWED, 'the container has disableRetrieval set');
     const cin =
       name === 'la'
-        ? ctx.store.newestChild(parent.ri, CONTENT_INSTANCE)
-        : ctx.store.oldestChild(parent.ri, CONTENT_INSTANCE);
+        ? await ctx.store.newestChild(parent.ri, CONTENT_INSTANCE)
+        : await ctx.store.oldestChild(parent.ri, CONTENT_INSTANCE);
     if (!cin) throw notFound(`the container has no contentInstance (${name})`);
     return cin;
   },

@@ -28,9 +28,9 @@ export const contentInstance: ResourceType = {
     }
   },
 
-  checkAccess(ctx, r, op) {
+  async checkAccess(ctx, r, op) {
     if (op !== 'retrieve' && op !== 'delete') return;
-    const parent = ctx.store.get(r.pi);
+    const parent = await ctx.store.get(r.pi);
     if (parent?.attrs.disr === true)
       throw new CseError(RSC.OPERATION_NOT_ALLOWED, 'the parent container has disableRetrieval set');
   },

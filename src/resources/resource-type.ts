@@ -2,24 +2,35 @@
  * What one resource type contributes to the pipeline. Modelled on ACME's lifecycle hooks, but a module never
  * calls back into the dispatcher: it sees the request, the store interface and the configuration, changes its
  * own resource (and, for a container, its instances) and throws CseError to refuse.
+ *
+ * Hooks that write run inside the request's transaction and get a `WriteContext`: the resources they are given
+ * are private copies locked for the transaction (the parent of a create is locked for update when its type has
+ * `childAdded`, else so that it cannot go meanwhile). A store may run a transaction again after a transient
+ * conflict, so a hook changes nothing but its arguments and the store.
  */
 import type { CseConfig } from '../config.js';
 import type { RequestPrimitive } from '../primitive/primitive.js';
 import type { SchemaRegistry } from '../schema/registry.js';
-import type { Attributes, ResourceStore, StoredResource } from '../storage/store.js';
+import type { Attributes, StoreReader, StoreTransaction, StoredResource } from '../storage/store.js';
 
 export interface TypeContext {
-  readonly store: ResourceStore;
+  /** reads: the store outside a transaction, the transaction inside one */
+  readonly store: StoreReader;
   readonly config: CseConfig;
   readonly schema: SchemaRegistry;
   /** the request time, ms and as a oneM2M timestamp */
   readonly now: number;
   readonly nowTs: string;
-  /** removes a resource and its subtree, keeping the parent's bookkeeping right (cni/cbs) */
-  deleteResource(r: StoredResource): void;
+}
+
+/** Inside a transaction: reads see its writes, and `tx` writes. */
+export interface WriteContext extends TypeContext {
+  readonly tx: StoreTransaction;
 }
 
 export type ApiOperation = 'create' | 'retrieve' | 'update' | 'delete';
+
+type Maybe<T> = T | Promise<T>;
 
 export interface ResourceType {
   readonly ty: number;
@@ -27,18 +38,21 @@ export interface ResourceType {
   readonly forbidden?: ReadonlySet<ApiOperation>;
   /** refuses a child resource name, e.g. `la` / `ol` under a container (4005) */
   checkChildName?(ctx: TypeContext, parent: StoredResource, rn: string): void;
-  /** fills in type-specific attributes of a new resource and checks it against its parent */
-  beforeCreate?(ctx: TypeContext, r: StoredResource, parent: StoredResource, req: RequestPrimitive): void;
+  /** fills in type-specific attributes of a new resource and checks it against its (locked) parent */
+  beforeCreate?(ctx: WriteContext, r: StoredResource, parent: StoredResource, req: RequestPrimitive): Maybe<void>;
   /** checks and applies an update; `changes` are the request's attributes (null = remove) */
-  beforeUpdate?(ctx: TypeContext, r: StoredResource, changes: Attributes, req: RequestPrimitive): void;
-  afterUpdate?(ctx: TypeContext, r: StoredResource, old: Attributes): void;
+  beforeUpdate?(ctx: WriteContext, r: StoredResource, changes: Attributes, req: RequestPrimitive): Maybe<void>;
+  afterUpdate?(ctx: WriteContext, r: StoredResource, old: Attributes): Maybe<void>;
   /** refuses access to an existing resource, e.g. a contentInstance of a container with disr = true */
-  checkAccess?(ctx: TypeContext, r: StoredResource, op: ApiOperation): void;
-  /** parent bookkeeping, inside the request's transaction */
-  childAdded?(ctx: TypeContext, parent: StoredResource, child: StoredResource): void;
-  childRemoved?(ctx: TypeContext, parent: StoredResource, child: StoredResource): void;
+  checkAccess?(ctx: TypeContext, r: StoredResource, op: ApiOperation): Maybe<void>;
+  /**
+   * Parent bookkeeping, inside the request's transaction; `parent` is locked for update and written by the hook.
+   * A type with these hooks has its creates and deletes of children go one at a time per parent.
+   */
+  childAdded?(ctx: WriteContext, parent: StoredResource, child: StoredResource): Maybe<void>;
+  childRemoved?(ctx: WriteContext, parent: StoredResource, child: StoredResource): Maybe<void>;
   /** the names of this type's virtual children (TS-0004 6.8), e.g. `la` / `ol` of a container */
   readonly virtualNames?: ReadonlySet<string>;
   /** virtual children, e.g. `la` / `ol`: the resource they stand for, or a CseError */
-  virtualChild?(ctx: TypeContext, parent: StoredResource, name: string): StoredResource | undefined;
+  virtualChild?(ctx: TypeContext, parent: StoredResource, name: string): Promise<StoredResource | undefined>;
 }

@@ -1,16 +1,25 @@
 /**
- * A bounded in-memory cache of resources in front of any ResourceStore: the CSEBase, AEs and containers that
+ * A bounded in-memory cache of resources in front of the SQLite store: the CSEBase, AEs and containers that
  * nearly every request resolves (by ri for the originator check, by structured name for the target) are read
  * from memory instead of parsed from the database each time.
  *
- * Leaf resources (e.g. contentInstance) are not cached on create: there are millions of them and they are read
- * rarely, so they would only push the hot containers out. Deleting a subtree forgets its cached descendants;
- * a count of cached resources below each structured name keeps that from scanning the cache when there are none. A failed transaction may
- * have changed cached objects in place before it rolled back, so any rollback clears the cache.
+ * Only for a store that one process owns (SQLite): with a database shared by several CSE processes another
+ * process may change any resource at any time, so the PostgreSQL store runs without it (docs/deployment.md).
+ *
+ * What the cache holds is committed state only. A transaction's writes are kept aside and applied when its
+ * function has succeeded, so a reader never sees a half-done request, and a rolled-back one leaves no trace;
+ * a failed commit clears the cache. Cached objects are shared: nobody changes them in place (`lock` hands out a
+ * copy). Leaf resources (e.g. contentInstance) are not cached on create: there are millions of them and they are
+ * read rarely, so they would only push the hot containers out. Deleting a subtree forgets its cached
+ * descendants; a count of cached resources below each structured name keeps that from scanning the cache when
+ * there are none.
  */
-import type { ChildQuery, ResourceStore, StoredResource } from './store.js';
+import type { ChildQuery, LockMode, ResourceStore, StoreTransaction, StoredResource } from './store.js';
+
+type Change = { inserted: StoredResource } | { updated: StoredResource } | { removed: StoredResource };
 
 export class CachedStore implements ResourceStore {
+  readonly kind: ResourceStore['kind'];
   private readonly byRi = new Map<string, StoredResource>();
   private readonly riBySrn = new Map<string, string>();
   /** how many cached resources lie below each structured name: a delete scans only when it has any */
@@ -22,88 +31,84 @@ export class CachedStore implements ResourceStore {
   constructor(
     private readonly inner: ResourceStore,
     /** true for types whose instances are too many to cache on create (e.g. contentInstance) */
-    private readonly isLeaf: (ty: number) => boolean,
+    readonly isLeaf: (ty: number) => boolean,
     private readonly capacity = 10_000,
-  ) {}
+  ) {
+    this.kind = inner.kind;
+  }
 
-  get(ri: string): StoredResource | undefined {
+  /** A cached resource by ri (the least recently used goes first when full), or undefined. */
+  cached(ri: string): StoredResource | undefined {
     const hit = this.byRi.get(ri);
     if (hit) {
-      // least recently used goes first: move the hit to the end of the Map's order
       this.byRi.delete(ri);
       this.byRi.set(ri, hit);
-      return hit;
     }
-    const r = this.inner.get(ri);
-    if (r) this.remember(r);
-    return r;
+    return hit;
   }
 
-  getByPath(srn: string): StoredResource | undefined {
+  cachedByPath(srn: string): StoredResource | undefined {
     const ri = this.riBySrn.get(srn);
-    if (ri !== undefined) {
-      const hit = this.get(ri);
-      if (hit && hit.srn === srn) return hit;
-    }
-    const r = this.inner.getByPath(srn);
+    if (ri === undefined) return undefined;
+    const hit = this.cached(ri);
+    return hit && hit.srn === srn ? hit : undefined;
+  }
+
+  async get(ri: string): Promise<StoredResource | undefined> {
+    const hit = this.cached(ri);
+    if (hit) return hit;
+    const r = await this.inner.get(ri);
     if (r) this.remember(r);
     return r;
   }
 
-  children(pi: string, q?: ChildQuery): StoredResource[] {
+  async getByPath(srn: string): Promise<StoredResource | undefined> {
+    const hit = this.cachedByPath(srn);
+    if (hit) return hit;
+    const r = await this.inner.getByPath(srn);
+    if (r) this.remember(r);
+    return r;
+  }
+
+  children(pi: string, q?: ChildQuery): Promise<StoredResource[]> {
     return this.inner.children(pi, q);
   }
 
-  newestChild(pi: string, ty: number): StoredResource | undefined {
+  async newestChild(pi: string, ty: number): Promise<StoredResource | undefined> {
     const key = `${pi}\u0000${ty}`;
     const hit = this.newest.get(key);
     if (hit) return hit;
-    const r = this.inner.newestChild(pi, ty);
+    const r = await this.inner.newestChild(pi, ty);
     if (r) this.rememberNewest(key, r);
     return r;
   }
 
-  oldestChild(pi: string, ty: number): StoredResource | undefined {
+  oldestChild(pi: string, ty: number): Promise<StoredResource | undefined> {
     return this.inner.oldestChild(pi, ty);
   }
 
-  insert(r: StoredResource): void {
-    this.inner.insert(r);
-    if (!this.isLeaf(r.ty)) this.remember(r);
-    // creation order is storage order: what was just inserted is its parent's newest child of its type
-    this.rememberNewest(`${r.pi}\u0000${r.ty}`, r);
-  }
-
-  update(r: StoredResource): void {
-    this.inner.update(r);
-    if (this.byRi.has(r.ri) || !this.isLeaf(r.ty)) this.remember(r);
-    const key = `${r.pi}\u0000${r.ty}`;
-    if (this.newest.get(key)?.ri === r.ri) this.newest.set(key, r);
-  }
-
-  deleteSubtree(r: StoredResource): number {
-    const n = this.inner.deleteSubtree(r);
-    this.forget(r.ri);
-    const key = `${r.pi}\u0000${r.ty}`;
-    if (this.newest.get(key)?.ri === r.ri) this.newest.delete(key);
-    // a subtree may hold the newest children of its own resources (rare: removing an AE or a container)
-    if (!this.isLeaf(r.ty)) this.newest.clear();
-    if (this.below.has(r.srn)) {
-      const prefix = `${r.srn}/`;
-      for (const [ri, c] of this.byRi) if (c.srn.startsWith(prefix)) this.forget(ri);
-    }
-    return n;
-  }
-
-  expired(now: string, limit: number): StoredResource[] {
+  expired(now: string, limit: number): Promise<StoredResource[]> {
     return this.inner.expired(now, limit);
   }
 
-  transaction<T>(fn: () => T): T {
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    let applied = false;
     try {
-      return this.inner.transaction(fn);
+      return await this.inner.transaction(async (itx) => {
+        const tx = new CachedTransaction(this, itx);
+        const result = await fn(tx);
+        // still inside the inner transaction, before any other one may start: the cache moves with the data
+        applied = true;
+        for (const c of tx.changes) {
+          if ('inserted' in c) this.inserted(c.inserted);
+          else if ('updated' in c) this.updated(c.updated);
+          else this.removed(c.removed);
+        }
+        return result;
+      });
     } catch (e) {
-      this.clear();
+      // the commit failed after the changes were applied: forget everything rather than serve them
+      if (applied) this.clear();
       throw e;
     }
   }
@@ -117,9 +122,13 @@ export class CachedStore implements ResourceStore {
     return pending;
   }
 
-  close(): void {
+  holdsLease(name: string): Promise<boolean> {
+    return this.inner.holdsLease(name);
+  }
+
+  async close(): Promise<void> {
     this.clear();
-    this.inner.close();
+    await this.inner.close();
   }
 
   clear() {
@@ -127,6 +136,30 @@ export class CachedStore implements ResourceStore {
     this.riBySrn.clear();
     this.below.clear();
     this.newest.clear();
+  }
+
+  private inserted(r: StoredResource) {
+    if (!this.isLeaf(r.ty)) this.remember(r);
+    // creation order is storage order: what was just inserted is its parent's newest child of its type
+    this.rememberNewest(`${r.pi}\u0000${r.ty}`, r);
+  }
+
+  private updated(r: StoredResource) {
+    if (this.byRi.has(r.ri) || !this.isLeaf(r.ty)) this.remember(r);
+    const key = `${r.pi}\u0000${r.ty}`;
+    if (this.newest.get(key)?.ri === r.ri) this.newest.set(key, r);
+  }
+
+  private removed(r: StoredResource) {
+    this.forget(r.ri);
+    const key = `${r.pi}\u0000${r.ty}`;
+    if (this.newest.get(key)?.ri === r.ri) this.newest.delete(key);
+    // a subtree may hold the newest children of its own resources (rare: removing an AE or a container)
+    if (!this.isLeaf(r.ty)) this.newest.clear();
+    if (this.below.has(r.srn)) {
+      const prefix = `${r.srn}/`;
+      for (const [ri, c] of this.byRi) if (c.srn.startsWith(prefix)) this.forget(ri);
+    }
   }
 
   private rememberNewest(key: string, r: StoredResource) {
@@ -160,5 +193,78 @@ export class CachedStore implements ResourceStore {
       if (n > 0) this.below.set(key, n);
       else this.below.delete(key);
     }
+  }
+}
+
+/**
+ * One transaction through the cache: its own writes first (kept aside until it succeeds), then the cache (the
+ * committed state: the SQLite store runs one transaction at a time, so nothing else changes it meanwhile), then
+ * the database. After it deletes a subtree of a non-leaf it reads the database only, which knows what went.
+ */
+class CachedTransaction implements StoreTransaction {
+  readonly changes: Change[] = [];
+  private readonly own = new Map<string, StoredResource | null>();
+  private readonly ownBySrn = new Map<string, StoredResource | null>();
+  private bypass = false;
+
+  constructor(
+    private readonly cache: CachedStore,
+    private readonly inner: StoreTransaction,
+  ) {}
+
+  async get(ri: string): Promise<StoredResource | undefined> {
+    if (this.bypass) return this.inner.get(ri);
+    const mine = this.own.get(ri);
+    if (mine !== undefined) return mine ?? undefined;
+    return this.cache.cached(ri) ?? (await this.inner.get(ri));
+  }
+
+  async getByPath(srn: string): Promise<StoredResource | undefined> {
+    if (this.bypass) return this.inner.getByPath(srn);
+    const mine = this.ownBySrn.get(srn);
+    if (mine !== undefined) return mine ?? undefined;
+    return this.cache.cachedByPath(srn) ?? (await this.inner.getByPath(srn));
+  }
+
+  children(pi: string, q?: ChildQuery) {
+    return this.inner.children(pi, q);
+  }
+
+  newestChild(pi: string, ty: number) {
+    return this.inner.newestChild(pi, ty);
+  }
+
+  oldestChild(pi: string, ty: number) {
+    return this.inner.oldestChild(pi, ty);
+  }
+
+  async lock(ri: string, mode: LockMode): Promise<StoredResource | undefined> {
+    const r = this.bypass ? await this.inner.lock(ri, mode) : await this.get(ri);
+    return r && { ...r, attrs: { ...r.attrs } };
+  }
+
+  async insert(r: StoredResource) {
+    await this.inner.insert(r);
+    this.mine(r, r);
+    this.changes.push({ inserted: r });
+  }
+
+  async update(r: StoredResource, before?: StoredResource) {
+    await this.inner.update(r, before);
+    this.mine(r, r);
+    this.changes.push({ updated: r });
+  }
+
+  async deleteSubtree(r: StoredResource) {
+    const n = await this.inner.deleteSubtree(r);
+    this.mine(r, null);
+    if (!this.cache.isLeaf(r.ty)) this.bypass = true;
+    this.changes.push({ removed: r });
+    return n;
+  }
+
+  private mine(r: StoredResource, v: StoredResource | null) {
+    this.own.set(r.ri, v);
+    this.ownBySrn.set(r.srn, v);
   }
 }

@@ -1,7 +1,13 @@
 /**
- * ResourceStore on better-sqlite3. WAL journal; `synchronous` NORMAL by default: a committed transaction
- * survives a crash of the process (the WAL is in the OS page cache), not a power cut; FULL survives both at
- * a large cost in throughput (measured in bench/README.md).
+ * ResourceStore on better-sqlite3, the embedded default: one process owns the file. WAL journal; `synchronous`
+ * NORMAL by default: a committed transaction survives a crash of the process (the WAL is in the OS page cache),
+ * not a power cut; FULL survives both at a large cost in throughput (measured in bench/README.md).
+ *
+ * better-sqlite3 is synchronous, so every statement finishes before the call returns. What makes the store
+ * consistent under asynchronous callers is that transactions run one at a time (an in-process queue): a
+ * transaction's function may await, and no other transaction or read runs on the connection until it has
+ * finished, so nothing sees a half-done request. Reads outside a transaction run at once when no transaction is
+ * active, and wait behind it otherwise.
  *
  * Group commit (on by default): the requests handled in one turn of the event loop write inside one SQLite
  * transaction, each in its own savepoint (so a failing request undoes only its own writes), and the batch
@@ -11,53 +17,16 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ChildQuery, ResourceStore, StoredResource } from './store.js';
+import { migrateSqlite } from './sqlite-schema.js';
+import {
+  DuplicateResourceError,
+  type ChildQuery,
+  type ResourceStore,
+  type StoreTransaction,
+  type StoredResource,
+} from './store.js';
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS resources (
-  seq     INTEGER PRIMARY KEY,        -- creation order: la / ol and child listings
-  ri      TEXT NOT NULL UNIQUE,
-  pi      TEXT NOT NULL,
-  srn     TEXT NOT NULL UNIQUE,       -- structured name; a subtree is one range of this index
-  ty      INTEGER NOT NULL,
-  ct      TEXT NOT NULL,
-  lt      TEXT NOT NULL,
-  et      TEXT,
-  st      INTEGER,
-  cs      INTEGER,
-  creator TEXT,
-  doc     TEXT NOT NULL               -- the attributes, JSON with short names
-);
-CREATE INDEX IF NOT EXISTS resources_by_parent_type ON resources (pi, ty);
-CREATE INDEX IF NOT EXISTS resources_by_et ON resources (et) WHERE et IS NOT NULL;
-CREATE INDEX IF NOT EXISTS resources_by_type_ct ON resources (ty, ct);
-CREATE INDEX IF NOT EXISTS resources_by_lt ON resources (lt);
-CREATE TABLE IF NOT EXISTS labels (
-  lbl TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (lbl, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (seq);
-CREATE TRIGGER IF NOT EXISTS resources_labels_gone AFTER DELETE ON resources BEGIN
-  DELETE FROM labels WHERE seq = old.seq;
-END;
-`;
-
-/**
- * What the database holds for a resource object this store handed out or wrote: an update rewrites only the
- * document (and state tag) when the indexed columns and labels did not change, e.g. a container's cni / cbs
- * after each new instance, and so leaves the indexes alone.
- */
-interface Persisted {
-  seq: number;
-  lt: string;
-  et: string | null;
-  cs: number | null;
-  lbl: string;
-}
-const persisted = new WeakMap<StoredResource, Persisted>();
 
 interface Row {
   seq: number;
@@ -71,13 +40,127 @@ interface Row {
 
 const COLUMNS = 'seq, ri, pi, srn, ty, creator, doc';
 
+/** one waiting on the connection: a read to run, or a transaction (or commit) to hand it to */
+interface Waiter {
+  read?: () => void;
+  hold?: () => void;
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+function prepare(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    get: p(`SELECT ${COLUMNS} FROM resources WHERE ri = ?`),
+    getByPath: p(`SELECT ${COLUMNS} FROM resources WHERE srn = ?`),
+    children: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? ORDER BY seq LIMIT ? OFFSET ?`),
+    childrenOfType: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq LIMIT ? OFFSET ?`),
+    newest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq DESC LIMIT 1`),
+    oldest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq ASC LIMIT 1`),
+    insert: p(
+      `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
+       VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @doc)`,
+    ),
+    update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, doc = @doc WHERE ri = @ri RETURNING seq`),
+    // the indexed columns unchanged: rewriting only these leaves every index alone (SQLite touches an index only
+    // when its columns are in the SET list)
+    updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE ri = @ri RETURNING seq`),
+    seqOf: p(`SELECT seq FROM resources WHERE ri = ?`),
+    insertLabel: p(`INSERT OR IGNORE INTO labels (lbl, seq) VALUES (?, ?)`),
+    deleteLabels: p(`DELETE FROM labels WHERE seq = ?`),
+    deleteSubtree: p(`DELETE FROM resources WHERE srn = @srn OR (srn > @lo AND srn < @hi)`),
+    begin: p('BEGIN IMMEDIATE'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
+    savepoint: p('SAVEPOINT request'),
+    release: p('RELEASE request'),
+    rollbackTo: p('ROLLBACK TO request'),
+    expired: p(`SELECT ${COLUMNS} FROM resources WHERE et IS NOT NULL AND et < ? ORDER BY et LIMIT ?`),
+  };
+}
+
+/** The synchronous reads and writes on the connection; the store hands them out behind its queue. */
+class SyncOps {
+  constructor(private readonly s: Statements) {}
+
+  get(ri: string) {
+    return toResource(this.s.get.get(ri) as Row | undefined);
+  }
+
+  getByPath(srn: string) {
+    return toResource(this.s.getByPath.get(srn) as Row | undefined);
+  }
+
+  children(pi: string, q: ChildQuery = {}) {
+    const limit = q.limit ?? -1;
+    const offset = q.offset ?? 0;
+    const rows = (
+      q.ty === undefined ? this.s.children.all(pi, limit, offset) : this.s.childrenOfType.all(pi, q.ty, limit, offset)
+    ) as Row[];
+    return rows.map((r) => toResource(r)!);
+  }
+
+  newestChild(pi: string, ty: number) {
+    return toResource(this.s.newest.get(pi, ty) as Row | undefined);
+  }
+
+  oldestChild(pi: string, ty: number) {
+    return toResource(this.s.oldest.get(pi, ty) as Row | undefined);
+  }
+
+  expired(now: string, limit: number) {
+    return (this.s.expired.all(now, limit) as Row[]).map((r) => toResource(r)!);
+  }
+
+  insert(r: StoredResource) {
+    const cols = columns(r);
+    let seq: number;
+    try {
+      seq = Number(this.s.insert.run(cols).lastInsertRowid);
+    } catch (e) {
+      throw duplicate(e, r);
+    }
+    this.writeLabels(seq, r.attrs.lbl);
+  }
+
+  update(r: StoredResource, before?: StoredResource) {
+    const cols = columns(r);
+    const b = before?.attrs;
+    const indexed = !b || b.lt !== r.attrs.lt || b.et !== r.attrs.et || b.cs !== r.attrs.cs;
+    const row = (
+      indexed ? this.s.update.get(cols) : this.s.updateDoc.get({ ri: cols.ri, st: cols.st, doc: cols.doc })
+    ) as { seq: number } | undefined;
+    if (!row) return;
+    if (!b || labelsOf(b.lbl) !== labelsOf(r.attrs.lbl)) {
+      this.s.deleteLabels.run(row.seq);
+      this.writeLabels(row.seq, r.attrs.lbl);
+    }
+  }
+
+  deleteSubtree(r: StoredResource) {
+    // children's srn = parent srn + '/' + rn: the range ('srn/', 'srn0') holds exactly the descendants
+    return this.s.deleteSubtree.run({ srn: r.srn, lo: `${r.srn}/`, hi: `${r.srn}0` }).changes;
+  }
+
+  private writeLabels(seq: number, lbl: unknown) {
+    if (!Array.isArray(lbl)) return;
+    for (const l of lbl) if (typeof l === 'string') this.s.insertLabel.run(l, seq);
+  }
+}
+
 export class SqliteStore implements ResourceStore {
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
-  private readonly stmt;
+  private readonly stmt: Statements;
+  private readonly ops: SyncOps;
+  private readonly tx: StoreTransaction;
 
   private readonly groupCommit: boolean;
-  private inRequest = false;
+  /** a transaction (or a commit) is running; reads and other transactions wait in `queue`, in order */
+  private busy = false;
+  private readonly queue: Waiter[] = [];
   private batch?: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  private closed = false;
 
   constructor(file: string, opts: { synchronous?: Synchronous; groupCommit?: boolean } = {}) {
     this.groupCommit = opts.groupCommit ?? true;
@@ -87,126 +170,128 @@ export class SqliteStore implements ResourceStore {
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('cache_size = -32000'); // 32 MB page cache: bounded memory whatever the tree size
-    this.db.exec(SCHEMA);
-    const p = (sql: string) => this.db.prepare(sql);
-    this.stmt = {
-      get: p(`SELECT ${COLUMNS} FROM resources WHERE ri = ?`),
-      getByPath: p(`SELECT ${COLUMNS} FROM resources WHERE srn = ?`),
-      children: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? ORDER BY seq LIMIT ? OFFSET ?`),
-      childrenOfType: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq LIMIT ? OFFSET ?`),
-      newest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq DESC LIMIT 1`),
-      oldest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq ASC LIMIT 1`),
-      insert: p(
-        `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
-         VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @doc)`,
-      ),
-      update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, doc = @doc WHERE ri = @ri RETURNING seq`),
-      updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE seq = @seq`),
-      insertLabel: p(`INSERT OR IGNORE INTO labels (lbl, seq) VALUES (?, ?)`),
-      deleteLabels: p(`DELETE FROM labels WHERE seq = ?`),
-      deleteSubtree: p(`DELETE FROM resources WHERE srn = @srn OR (srn > @lo AND srn < @hi)`),
-      begin: p('BEGIN IMMEDIATE'),
-      commit: p('COMMIT'),
-      rollback: p('ROLLBACK'),
-      savepoint: p('SAVEPOINT request'),
-      release: p('RELEASE request'),
-      rollbackTo: p('ROLLBACK TO request'),
-      expired: p(`SELECT ${COLUMNS} FROM resources WHERE et IS NOT NULL AND et < ? ORDER BY et LIMIT ?`),
+    migrateSqlite(this.db);
+    this.stmt = prepare(this.db);
+    this.ops = new SyncOps(this.stmt);
+    const ops = this.ops;
+    // inside a transaction the queue is held already: everything runs at once
+    this.tx = {
+      get: async (ri) => ops.get(ri),
+      getByPath: async (srn) => ops.getByPath(srn),
+      children: async (pi, q) => ops.children(pi, q),
+      newestChild: async (pi, ty) => ops.newestChild(pi, ty),
+      oldestChild: async (pi, ty) => ops.oldestChild(pi, ty),
+      // the transactions of this process go one at a time, and other processes are kept out by BEGIN IMMEDIATE:
+      // the newest version is the one on the connection, and no one else can change it until we are done
+      lock: async (ri) => ops.get(ri),
+      insert: async (r) => ops.insert(r),
+      update: async (r, before) => ops.update(r, before),
+      deleteSubtree: async (r) => ops.deleteSubtree(r),
     };
   }
 
+  /** Runs a read now when nothing is in progress, else after it (never in the middle of a transaction). */
+  private read<T>(fn: () => T): Promise<T> {
+    if (!this.busy) {
+      try {
+        return Promise.resolve(fn());
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
+    return new Promise<T>((resolve, reject) =>
+      this.queue.push({
+        read: () => {
+          try {
+            resolve(fn());
+          } catch (e) {
+            reject(e as Error);
+          }
+        },
+      }),
+    );
+  }
+
+  private acquire(): Promise<void> | undefined {
+    if (!this.busy) {
+      this.busy = true;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.queue.push({ hold: resolve }));
+  }
+
+  /** Runs the reads waiting at the head of the queue, then hands the connection to the next holder or frees it. */
+  private next() {
+    for (let w = this.queue.shift(); w; w = this.queue.shift()) {
+      if (w.read) w.read();
+      else return w.hold!();
+    }
+    this.busy = false;
+  }
+
   get(ri: string) {
-    return toResource(this.stmt.get.get(ri) as Row | undefined);
+    return this.read(() => this.ops.get(ri));
   }
 
   getByPath(srn: string) {
-    return toResource(this.stmt.getByPath.get(srn) as Row | undefined);
+    return this.read(() => this.ops.getByPath(srn));
   }
 
-  children(pi: string, q: ChildQuery = {}) {
-    const limit = q.limit ?? -1;
-    const offset = q.offset ?? 0;
-    const rows = (
-      q.ty === undefined
-        ? this.stmt.children.all(pi, limit, offset)
-        : this.stmt.childrenOfType.all(pi, q.ty, limit, offset)
-    ) as Row[];
-    return rows.map((r) => toResource(r)!);
+  children(pi: string, q?: ChildQuery) {
+    return this.read(() => this.ops.children(pi, q));
   }
 
   newestChild(pi: string, ty: number) {
-    return toResource(this.stmt.newest.get(pi, ty) as Row | undefined);
+    return this.read(() => this.ops.newestChild(pi, ty));
   }
 
   oldestChild(pi: string, ty: number) {
-    return toResource(this.stmt.oldest.get(pi, ty) as Row | undefined);
-  }
-
-  insert(r: StoredResource) {
-    const cols = columns(r);
-    const seq = Number(this.stmt.insert.run(cols).lastInsertRowid);
-    this.writeLabels(seq, r.attrs.lbl);
-    remember(r, seq, cols);
-  }
-
-  update(r: StoredResource) {
-    const cols = columns(r);
-    const before = persisted.get(r);
-    let seq: number;
-    if (before && before.lt === cols.lt && before.et === cols.et && before.cs === cols.cs) {
-      seq = before.seq;
-      this.stmt.updateDoc.run({ seq, st: cols.st, doc: cols.doc });
-    } else {
-      const row = this.stmt.update.get(cols) as { seq: number } | undefined;
-      if (!row) return;
-      seq = row.seq;
-    }
-    if (before?.lbl !== labelsOf(r)) {
-      this.stmt.deleteLabels.run(seq);
-      this.writeLabels(seq, r.attrs.lbl);
-    }
-    remember(r, seq, cols);
-  }
-
-  deleteSubtree(r: StoredResource) {
-    // children's srn = parent srn + '/' + rn: the range ('srn/', 'srn0') holds exactly the descendants
-    const range = { srn: r.srn, lo: `${r.srn}/`, hi: `${r.srn}0` };
-    return this.stmt.deleteSubtree.run(range).changes;
+    return this.read(() => this.ops.oldestChild(pi, ty));
   }
 
   expired(now: string, limit: number) {
-    return (this.stmt.expired.all(now, limit) as Row[]).map((r) => toResource(r)!);
+    return this.read(() => this.ops.expired(now, limit));
   }
 
-  transaction<T>(fn: () => T): T {
-    if (this.inRequest) return fn(); // nested: part of the caller's transaction
-    if (!this.groupCommit) {
-      this.inRequest = true;
-      try {
-        return this.db.transaction(fn)();
-      } finally {
-        this.inRequest = false;
-      }
-    }
-    if (!this.batch) this.openBatch();
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('the store is closed');
+    const wait = this.acquire();
+    if (wait) await wait;
     const s = this.stmt;
-    this.inRequest = true;
-    s.savepoint.run();
     try {
-      const result = fn();
-      s.release.run();
-      return result;
-    } catch (e) {
-      s.rollbackTo.run();
-      s.release.run();
-      throw e;
+      if (!this.groupCommit) {
+        s.begin.run();
+        try {
+          const result = await fn(this.tx);
+          s.commit.run();
+          return result;
+        } catch (e) {
+          if (this.db.inTransaction) s.rollback.run();
+          throw e;
+        }
+      }
+      if (!this.batch) this.openBatch();
+      s.savepoint.run();
+      try {
+        const result = await fn(this.tx);
+        s.release.run();
+        return result;
+      } catch (e) {
+        s.rollbackTo.run();
+        s.release.run();
+        throw e;
+      }
     } finally {
-      this.inRequest = false;
+      this.next();
     }
   }
 
   committed(): Promise<void> | undefined {
     return this.batch?.promise;
+  }
+
+  async holdsLease(): Promise<boolean> {
+    return true; // one process owns the file
   }
 
   private openBatch() {
@@ -219,11 +304,22 @@ export class SqliteStore implements ResourceStore {
     promise.catch(() => undefined); // the waiting requests handle it; never an unhandled rejection
     this.stmt.begin.run();
     this.batch = { promise, resolve, reject };
-    setImmediate(() => this.flush());
+    setImmediate(() => void this.flush());
   }
 
-  /** Commits the open batch and settles everyone waiting for it. */
-  private flush() {
+  /** Commits the open batch, between transactions, and settles everyone waiting for it. */
+  private async flush() {
+    if (!this.batch) return;
+    const wait = this.acquire();
+    if (wait) await wait;
+    try {
+      this.commitBatch();
+    } finally {
+      this.next();
+    }
+  }
+
+  private commitBatch() {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
@@ -236,15 +332,27 @@ export class SqliteStore implements ResourceStore {
     }
   }
 
-  close() {
-    this.flush();
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    const wait = this.acquire();
+    if (wait) await wait;
+    this.commitBatch();
     if (this.db.open) this.db.close();
+    this.next();
   }
+}
 
-  private writeLabels(seq: number, lbl: unknown) {
-    if (!Array.isArray(lbl)) return;
-    for (const l of lbl) if (typeof l === 'string') this.stmt.insertLabel.run(l, seq);
-  }
+/** A unique constraint of the resources table -> DuplicateResourceError; anything else as it is. */
+function duplicate(e: unknown, r: StoredResource): unknown {
+  const code = (e as { code?: string }).code;
+  if (code !== 'SQLITE_CONSTRAINT_UNIQUE') return e;
+  const message = (e as Error).message;
+  return message.includes('resources.srn')
+    ? new DuplicateResourceError('srn', r.srn)
+    : message.includes('resources.ri')
+      ? new DuplicateResourceError('ri', r.ri)
+      : e;
 }
 
 function columns(r: StoredResource) {
@@ -264,16 +372,12 @@ function columns(r: StoredResource) {
   };
 }
 
-const labelsOf = (r: StoredResource) => JSON.stringify(r.attrs.lbl ?? null);
-
-function remember(r: StoredResource, seq: number, cols: { lt: string; et: string | null; cs: number | null }) {
-  persisted.set(r, { seq, lt: cols.lt, et: cols.et, cs: cols.cs, lbl: labelsOf(r) });
-}
+const labelsOf = (lbl: unknown) => JSON.stringify(lbl ?? null);
 
 function toResource(row: Row | undefined): StoredResource | undefined {
   if (!row) return undefined;
   const attrs = JSON.parse(row.doc) as Record<string, unknown>;
-  const r: StoredResource = {
+  return {
     ri: row.ri,
     pi: row.pi,
     rn: attrs.rn as string,
@@ -282,12 +386,4 @@ function toResource(row: Row | undefined): StoredResource | undefined {
     creator: row.creator ?? undefined,
     attrs,
   };
-  persisted.set(r, {
-    seq: row.seq,
-    lt: attrs.lt as string,
-    et: (attrs.et as string | undefined) ?? null,
-    cs: (attrs.cs as number | undefined) ?? null,
-    lbl: labelsOf(r),
-  });
-  return r;
 }

@@ -1,7 +1,20 @@
 /**
- * The resource store: a small interface so that a server database can stand beside SQLite later.
- * Resources are kept as their attribute documents (short names) plus the few columns that indexes need:
- * parent, structured name, type, times, size, creator. Every method is synchronous inside `transaction`.
+ * The resource store: one asynchronous interface for the embedded SQLite file and for a PostgreSQL server shared
+ * by several CSE processes. Resources are kept as their attribute documents (short names) plus the few columns
+ * that indexes need: parent, structured name, type, times, size, creator.
+ *
+ * Consistency rules every implementation keeps (the contract suite and test/integration/concurrency.test.ts
+ * check them on each store):
+ * - Objects handed out are shared (a cache may hold them): never change one in place. `lock` returns a private
+ *   copy that a transaction may change and write back with `update`.
+ * - Reads outside a transaction see committed data (or, with SQLite group commit, data that the same commit will
+ *   make durable; the dispatcher answers no request before `committed()` settles).
+ * - Inside `transaction`, `lock` reads the newest committed version and holds it until the transaction ends:
+ *   'share' when children are added under it (it cannot be deleted meanwhile), 'update' when it is changed
+ *   (writers of one resource go one at a time: a container's cni / cbs / st stay exact).
+ * - `deleteSubtree` takes every descendant, including those created under it by transactions that committed
+ *   while it ran (PostgreSQL: the root is locked first and the delete repeats until nothing is left).
+ * - A second resource with an existing ri or structured name is refused with `DuplicateResourceError`.
  */
 
 export type Attributes = Record<string, unknown>;
@@ -26,28 +39,66 @@ export interface ChildQuery {
   offset?: number;
 }
 
-export interface ResourceStore {
-  get(ri: string): StoredResource | undefined;
-  getByPath(srn: string): StoredResource | undefined;
-  children(pi: string, q?: ChildQuery): StoredResource[];
+export type LockMode = 'share' | 'update';
+
+/** What can be read, inside a transaction or outside. */
+export interface StoreReader {
+  get(ri: string): Promise<StoredResource | undefined>;
+  getByPath(srn: string): Promise<StoredResource | undefined>;
+  /** direct children in creation order */
+  children(pi: string, q?: ChildQuery): Promise<StoredResource[]>;
   /** the newest / oldest direct child of a type, by creation order (`la` / `ol`, container overflow) */
-  newestChild(pi: string, ty: number): StoredResource | undefined;
-  oldestChild(pi: string, ty: number): StoredResource | undefined;
-  insert(r: StoredResource): void;
-  update(r: StoredResource): void;
-  /** removes the resource and its whole subtree; returns how many resources went */
-  deleteSubtree(r: StoredResource): number;
-  /** resources whose et is before `now` (a oneM2M timestamp), oldest first */
-  expired(now: string, limit: number): StoredResource[];
+  newestChild(pi: string, ty: number): Promise<StoredResource | undefined>;
+  oldestChild(pi: string, ty: number): Promise<StoredResource | undefined>;
+}
+
+/** One transaction: reads see its own writes. */
+export interface StoreTransaction extends StoreReader {
+  /** the newest committed version of a resource, locked until the transaction ends (a private copy); undefined if gone */
+  lock(ri: string, mode: LockMode): Promise<StoredResource | undefined>;
+  insert(r: StoredResource): Promise<void>;
   /**
-   * Runs fn atomically: all of it is stored, or nothing (fn's exception is rethrown). With group commit the
-   * writes of concurrent requests share one commit; `committed()` tells when they are durable.
+   * Writes r's new attributes. `before`, the version r was made from, lets a store leave unchanged index
+   * columns and labels alone (a container's cni / cbs change with every instance, its indexed columns do not).
    */
-  transaction<T>(fn: () => T): T;
+  update(r: StoredResource, before?: StoredResource): Promise<void>;
+  /** removes the resource and its whole subtree; returns how many resources went */
+  deleteSubtree(r: StoredResource): Promise<number>;
+}
+
+export interface ResourceStore extends StoreReader {
+  /** 'sqlite' (one process owns the file) or 'postgres' (several processes may share the database) */
+  readonly kind: 'sqlite' | 'postgres';
+  /** resources whose et is before `now` (a oneM2M timestamp), oldest first */
+  expired(now: string, limit: number): Promise<StoredResource[]>;
+  /**
+   * Runs fn atomically: all of it is stored, or nothing (fn's rejection is passed on). A store may run fn again
+   * after a transient conflict (a PostgreSQL deadlock or serialization failure), so fn must not change anything
+   * outside the transaction. With SQLite group commit the writes of concurrent requests share one commit;
+   * `committed()` tells when they are durable.
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /**
    * Resolves once every write made so far is committed, rejects if that commit failed; undefined when nothing
    * is waiting for a commit. A binding must not acknowledge a request before this settles.
    */
   committed(): Promise<void> | undefined;
-  close(): void;
+  /**
+   * True while this process holds the named singleton lease (the expiration sweep): always with SQLite; with
+   * PostgreSQL one process at a time holds a session advisory lock, and another takes it over when that one's
+   * connection ends.
+   */
+  holdsLease(name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A second resource with the same ri or structured name (a unique constraint of the store). */
+export class DuplicateResourceError extends Error {
+  constructor(
+    readonly column: 'ri' | 'srn',
+    value: string,
+  ) {
+    super(`a resource with ${column} '${value}' exists already`);
+    this.name = 'DuplicateResourceError';
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * Starts a real CSE for a test: HTTP on 127.0.0.1 port 0 (CoAP too, also on port 0, with `coapEnabled: true`),
- * a fresh SQLite file in a temporary directory.
+ * a fresh SQLite file in a temporary directory, or, in the postgres test project (CSE_TEST_STORE=postgres), a
+ * fresh database on the test cluster: the integration suites run unchanged on both stores.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,16 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULTS, type CseConfig } from '../../src/config.js';
 import { Cse } from '../../src/cse.js';
+import { freshDatabase } from './postgres.js';
+
+/** The store the integration suites run on: the vitest project sets CSE_TEST_STORE. */
+export const testStore = (): 'sqlite' | 'postgres' =>
+  process.env.CSE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** A fresh database for one CSE (or several sharing it) in the postgres project; undefined with SQLite. */
+export async function testDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  return testStore() === 'postgres' ? freshDatabase() : undefined;
+}
 
 export interface TestCse {
   cse: Cse;
@@ -18,8 +29,18 @@ export interface TestCse {
   stop(): Promise<void>;
 }
 
+/** the database of each data directory a test passes in (dropped with the test cluster) */
+const databases = new Map<string, { url: string; drop(): Promise<void> }>();
+
 export async function startTestCse(overrides: Partial<CseConfig> = {}): Promise<TestCse> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'cse-test-'));
+  // a CSE restarted on a data directory a test kept finds its data again: the same database
+  const kept = overrides.dataDir !== undefined && testStore() === 'postgres';
+  let database = overrides.db === undefined ? (kept ? databases.get(dataDir) : await testDatabase()) : undefined;
+  if (kept && !database && overrides.db === undefined) {
+    database = await testDatabase();
+    databases.set(dataDir, database!);
+  }
   const config: CseConfig = {
     ...DEFAULTS,
     httpPort: 0,
@@ -30,9 +51,16 @@ export async function startTestCse(overrides: Partial<CseConfig> = {}): Promise<
     mqttEnabled: false,
     dataDir,
     logLevel: 'silent',
+    ...(database ? { db: database.url, dbPoolSize: 4 } : {}),
     ...overrides,
   };
-  const cse = await Cse.start(config, pino({ level: config.logLevel }));
+  let cse: Cse;
+  try {
+    cse = await Cse.start(config, pino({ level: config.logLevel }));
+  } catch (e) {
+    if (!kept) await database?.drop();
+    throw e;
+  }
   return {
     cse,
     url: `http://127.0.0.1:${cse.port('http')}`,
@@ -40,6 +68,7 @@ export async function startTestCse(overrides: Partial<CseConfig> = {}): Promise<
     dataDir,
     async stop() {
       await cse.stop();
+      if (!kept) await database?.drop();
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

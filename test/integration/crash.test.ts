@@ -1,52 +1,28 @@
 /**
  * An acknowledged write survives kill -9: spawn the CSE as its own process, write over HTTP, SIGKILL it,
- * start it again on the same data directory, read the data back.
+ * start it again on the same data directory (or database, in the postgres project), read the data back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase } from '../helpers/cse.js';
 import { client } from '../helpers/http.js';
+import { startCseProcess } from '../helpers/process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cse-crash-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** Starts src/main.ts with tsx on port 0 and resolves with the port from the start-up log line. */
-function startProcess(): Promise<{ child: ChildProcess; url: string; startLine: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/main.ts',
-        '--http-port',
-        '0',
-        '--http-host',
-        '127.0.0.1',
-        '--no-coap',
-        '--no-mqtt',
-        '--data-dir',
-        dataDir,
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        if (!line.includes('CSE started')) continue;
-        const startLine = JSON.parse(line) as Record<string, unknown> & { bindings: { http: number } };
-        resolve({ child, url: `http://127.0.0.1:${startLine.bindings.http}`, startLine });
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => reject(new Error(`CSE exited (${code}): ${out}`)));
-  });
-}
+/** the store flags: the data directory, and a database in the postgres test project */
+let storeArgs: string[] = [];
+let database: Awaited<ReturnType<typeof testDatabase>>;
+beforeAll(async () => {
+  database = await testDatabase();
+  storeArgs = ['--data-dir', dataDir, ...(database ? ['--db', database.url, '--db-pool-size', '4'] : [])];
+});
+afterAll(() => database?.drop());
+
+const startProcess = () => startCseProcess(storeArgs);
 
 describe('durability', () => {
   it('data acknowledged before kill -9 is there after a restart', async () => {

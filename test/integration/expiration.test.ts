@@ -47,7 +47,7 @@ describe('expiration', () => {
     const before = (await request({ path: '/cse-in/expae/keep', fr: AE })).body['m2m:cnt'];
     expect(before).toMatchObject({ cni: 2, cbs: 12 });
     await sleep(500);
-    expect(t.cse.tree.sweepExpired()).toBe(1);
+    expect(await t.cse.tree.sweepExpired()).toBe(1);
     const after = (await request({ path: '/cse-in/expae/keep', fr: AE })).body['m2m:cnt'];
     expect(after).toMatchObject({ cni: 1, cbs: 7 });
     expect((await request({ path: '/cse-in/expae/keep/la', fr: AE })).body['m2m:cin'].con).toBe('forever');

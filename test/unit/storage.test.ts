@@ -1,4 +1,4 @@
-/** The SQLite store's group commit and the resource cache in front of it (real SQLite files). */
+/** The SQLite store's group commit, its migrations, and the resource cache in front of it (real SQLite files). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CachedStore } from '../../src/storage/cache.js';
 import { SqliteStore } from '../../src/storage/sqlite.js';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/storage/sqlite-schema.js';
 import type { StoredResource } from '../../src/storage/store.js';
 
 const dirs: string[] = [];
@@ -23,119 +24,176 @@ function res(ri: string, srn: string, pi = '', ty = 3, attrs: Record<string, unk
   return { ri, pi, rn, srn, ty, attrs: { ri, rn, pi, ty, ct: '20260101T000000', lt: '20260101T000000', ...attrs } };
 }
 
+const copy = (r: StoredResource): StoredResource => ({ ...r, attrs: { ...r.attrs } });
+
 describe('SqliteStore group commit', () => {
   it('requests in one event-loop turn share a commit; a failing one undoes only its own writes', async () => {
     const file = dbFile();
     const store = new SqliteStore(file);
-    store.transaction(() => store.insert(res('a', 'cb/a')));
-    expect(() =>
-      store.transaction(() => {
-        store.insert(res('b', 'cb/b'));
-        throw new Error('refused');
-      }),
-    ).toThrow('refused');
-    store.transaction(() => store.insert(res('c', 'cb/c')));
+    const a = store.transaction((tx) => tx.insert(res('a', 'cb/a')));
+    const b = store.transaction(async (tx) => {
+      await tx.insert(res('b', 'cb/b'));
+      throw new Error('refused');
+    });
+    const c = store.transaction((tx) => tx.insert(res('c', 'cb/c')));
+    await a;
+    await expect(b).rejects.toThrow('refused');
+    await c;
     const pending = store.committed();
     expect(pending).toBeInstanceOf(Promise);
     // a second connection sees nothing before the commit ...
     const other = new SqliteStore(file);
-    expect(other.get('a')).toBeUndefined();
+    expect(await other.get('a')).toBeUndefined();
     await pending;
     expect(store.committed()).toBeUndefined();
     // ... and exactly the successful writes after it
-    expect(other.get('a')?.srn).toBe('cb/a');
-    expect(other.get('b')).toBeUndefined();
-    expect(other.get('c')?.srn).toBe('cb/c');
-    other.close();
-    store.close();
+    expect((await other.get('a'))?.srn).toBe('cb/a');
+    expect(await other.get('b')).toBeUndefined();
+    expect((await other.get('c'))?.srn).toBe('cb/c');
+    await other.close();
+    await store.close();
   });
 
-  it('close() commits an open batch', () => {
+  it('close() commits an open batch', async () => {
     const file = dbFile();
     const store = new SqliteStore(file);
-    store.transaction(() => store.insert(res('a', 'cb/a')));
-    store.close();
+    await store.transaction((tx) => tx.insert(res('a', 'cb/a')));
+    await store.close();
     const again = new SqliteStore(file);
-    expect(again.get('a')).toBeDefined();
-    again.close();
+    expect(await again.get('a')).toBeDefined();
+    await again.close();
   });
 
-  it('without group commit each transaction commits at once', () => {
+  it('without group commit each transaction commits at once', async () => {
     const file = dbFile();
     const store = new SqliteStore(file, { groupCommit: false });
-    store.transaction(() => store.insert(res('a', 'cb/a')));
+    await store.transaction((tx) => tx.insert(res('a', 'cb/a')));
     expect(store.committed()).toBeUndefined();
     const other = new SqliteStore(file);
-    expect(other.get('a')).toBeDefined();
-    other.close();
-    store.close();
+    expect(await other.get('a')).toBeDefined();
+    await other.close();
+    await store.close();
+  });
+});
+
+describe('SqliteStore migrations', () => {
+  it('opens a database written by the first, unversioned schema and keeps its data', async () => {
+    const file = dbFile();
+    // what the CSE before versioned migrations wrote: the version 1 tables, user_version 0
+    const old = new Database(file);
+    old.exec(SQLITE_MIGRATIONS[0]!.sql);
+    old
+      .prepare(
+        `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
+         VALUES ('cnt', 'cb', 'cb/cnt', 3, '20260101T000000', '20260101T000000', NULL, 0, NULL, 'Cae', ?)`,
+      )
+      .run(JSON.stringify({ ri: 'cnt', rn: 'cnt', pi: 'cb', ty: 3, ct: '20260101T000000', lbl: ['kept'] }));
+    old.prepare(`INSERT INTO labels (lbl, seq) VALUES ('kept', 1)`).run();
+    expect(old.pragma('user_version', { simple: true })).toBe(0);
+    old.close();
+
+    const store = new SqliteStore(file);
+    expect(await store.get('cnt')).toMatchObject({ srn: 'cb/cnt', creator: 'Cae', attrs: { lbl: ['kept'] } });
+    await store.transaction((tx) => tx.insert(res('cin', 'cb/cnt/cin', 'cnt', 4)));
+    expect((await store.children('cnt')).map((r) => r.ri)).toEqual(['cin']);
+    await store.close();
+
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    const indexes = (raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).all() as { name: string }[])
+      .map((r) => r.name)
+      .sort();
+    expect(indexes).toContain('resources_by_parent'); // migration 2
+    expect(raw.prepare('SELECT lbl FROM labels').all()).toEqual([{ lbl: 'kept' }]);
+    raw.close();
+  });
+
+  it('opening again changes nothing, and a database from a newer CSE is refused', async () => {
+    const file = dbFile();
+    await new SqliteStore(file).close();
+    await new SqliteStore(file).close();
+    const raw = new Database(file);
+    expect(raw.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    raw.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => new SqliteStore(file)).toThrow(/newer than this CSE knows/);
   });
 });
 
 describe('CachedStore', () => {
   const leaf = (ty: number) => ty === 4;
 
-  it('a rolled-back change made in place to a cached resource is not served afterwards', async () => {
+  it('a rolled-back change is not served afterwards, and none is seen before its transaction ends', async () => {
     const store = new CachedStore(new SqliteStore(dbFile()), leaf);
-    store.transaction(() => store.insert(res('a', 'cb/a', '', 3, { cni: 0 })));
-    const a = store.get('a')!;
-    expect(() =>
-      store.transaction(() => {
+    await store.transaction((tx) => tx.insert(res('a', 'cb/a', '', 3, { cni: 0 })));
+    await expect(
+      store.transaction(async (tx) => {
+        const a = (await tx.lock('a', 'update'))!;
+        const before = copy(a);
         a.attrs.cni = 5;
-        store.update(a);
+        await tx.update(a, before);
+        expect((await tx.get('a'))!.attrs.cni).toBe(5); // its own write
+        expect((await store.get('a'))!.attrs.cni).toBe(0); // nobody else's
         throw new Error('refused');
       }),
-    ).toThrow();
-    expect(store.get('a')!.attrs.cni).toBe(0);
+    ).rejects.toThrow();
+    expect((await store.get('a'))!.attrs.cni).toBe(0);
     await store.committed();
-    store.close();
+    await store.close();
   });
 
   it('deleting a subtree forgets every cached descendant; a leaf is forgotten alone', async () => {
     const store = new CachedStore(new SqliteStore(dbFile()), leaf);
-    store.transaction(() => {
-      store.insert(res('ae', 'cb/ae', 'cb', 2));
-      store.insert(res('cnt', 'cb/ae/cnt', 'ae', 3));
-      store.insert(res('cin', 'cb/ae/cnt/cin', 'cnt', 4));
+    await store.transaction(async (tx) => {
+      await tx.insert(res('ae', 'cb/ae', 'cb', 2));
+      await tx.insert(res('cnt', 'cb/ae/cnt', 'ae', 3));
+      await tx.insert(res('cin', 'cb/ae/cnt/cin', 'cnt', 4));
     });
-    expect(store.getByPath('cb/ae/cnt/cin')?.ri).toBe('cin');
-    store.transaction(() => store.deleteSubtree(store.get('cin')!));
-    expect(store.get('cin')).toBeUndefined();
-    expect(store.getByPath('cb/ae/cnt')?.ri).toBe('cnt');
-    store.transaction(() => store.deleteSubtree(store.get('ae')!));
-    expect(store.get('cnt')).toBeUndefined();
-    expect(store.getByPath('cb/ae/cnt')).toBeUndefined();
+    expect((await store.getByPath('cb/ae/cnt/cin'))?.ri).toBe('cin');
+    const cin = (await store.get('cin'))!;
+    await store.transaction((tx) => tx.deleteSubtree(cin));
+    expect(await store.get('cin')).toBeUndefined();
+    expect((await store.getByPath('cb/ae/cnt'))?.ri).toBe('cnt');
+    const ae = (await store.get('ae'))!;
+    await store.transaction(async (tx) => {
+      await tx.deleteSubtree(ae);
+      expect(await tx.get('cnt')).toBeUndefined(); // inside the transaction already
+    });
+    expect(await store.get('cnt')).toBeUndefined();
+    expect(await store.getByPath('cb/ae/cnt')).toBeUndefined();
     await store.committed();
-    store.close();
+    await store.close();
   });
 
   it('stays within its capacity and still answers from the database', async () => {
     const store = new CachedStore(new SqliteStore(dbFile()), leaf, 3);
-    store.transaction(() => {
-      for (let i = 0; i < 10; i++) store.insert(res(`r${i}`, `cb/r${i}`));
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 10; i++) await tx.insert(res(`r${i}`, `cb/r${i}`));
     });
-    for (let i = 0; i < 10; i++) expect(store.getByPath(`cb/r${i}`)?.ri).toBe(`r${i}`);
+    for (let i = 0; i < 10; i++) expect((await store.getByPath(`cb/r${i}`))?.ri).toBe(`r${i}`);
     await store.committed();
-    store.close();
+    await store.close();
   });
 });
 
 describe('CachedStore newest child (la)', () => {
   it('follows inserts and deletes, and forgets across a removed subtree', async () => {
     const store = new CachedStore(new SqliteStore(dbFile()), (ty) => ty === 4);
-    store.transaction(() => {
-      store.insert(res('cnt', 'cb/cnt', 'cb', 3));
-      store.insert(res('i1', 'cb/cnt/i1', 'cnt', 4));
+    await store.transaction(async (tx) => {
+      await tx.insert(res('cnt', 'cb/cnt', 'cb', 3));
+      await tx.insert(res('i1', 'cb/cnt/i1', 'cnt', 4));
     });
-    expect(store.newestChild('cnt', 4)?.ri).toBe('i1');
-    store.transaction(() => store.insert(res('i2', 'cb/cnt/i2', 'cnt', 4)));
-    expect(store.newestChild('cnt', 4)?.ri).toBe('i2');
-    store.transaction(() => store.deleteSubtree(store.newestChild('cnt', 4)!));
-    expect(store.newestChild('cnt', 4)?.ri).toBe('i1');
-    store.transaction(() => store.deleteSubtree(store.get('cnt')!));
-    expect(store.newestChild('cnt', 4)).toBeUndefined();
+    expect((await store.newestChild('cnt', 4))?.ri).toBe('i1');
+    await store.transaction((tx) => tx.insert(res('i2', 'cb/cnt/i2', 'cnt', 4)));
+    expect((await store.newestChild('cnt', 4))?.ri).toBe('i2');
+    const i2 = (await store.newestChild('cnt', 4))!;
+    await store.transaction((tx) => tx.deleteSubtree(i2));
+    expect((await store.newestChild('cnt', 4))?.ri).toBe('i1');
+    const cnt = (await store.get('cnt'))!;
+    await store.transaction((tx) => tx.deleteSubtree(cnt));
+    expect(await store.newestChild('cnt', 4)).toBeUndefined();
     await store.committed();
-    store.close();
+    await store.close();
   });
 });
 
@@ -146,27 +204,30 @@ describe('SqliteStore labels and indexed columns', () => {
     const raw = new Database(file, { readonly: true });
     const labels = () =>
       (raw.prepare('SELECT lbl FROM labels ORDER BY lbl').all() as { lbl: string }[]).map((r) => r.lbl);
-    const cnt = res('cnt', 'cb/cnt', 'cb', 3, { lbl: ['a', 'b'], st: 0 });
-    store.transaction(() => store.insert(cnt));
-    store.transaction(() => store.insert(res('cin', 'cb/cnt/cin', 'cnt', 4, { lbl: ['c'] })));
+    let cnt = res('cnt', 'cb/cnt', 'cb', 3, { lbl: ['a', 'b'], st: 0 });
+    await store.transaction((tx) => tx.insert(cnt));
+    await store.transaction((tx) => tx.insert(res('cin', 'cb/cnt/cin', 'cnt', 4, { lbl: ['c'] })));
     expect(labels()).toEqual(['a', 'b', 'c']);
-    cnt.attrs.lbl = ['x'];
-    store.transaction(() => store.update(cnt));
+    const change = async (f: (a: Record<string, unknown>) => void) => {
+      const next = copy(cnt);
+      f(next.attrs);
+      await store.transaction((tx) => tx.update(next, cnt));
+      cnt = next;
+    };
+    await change((a) => (a.lbl = ['x']));
     expect(labels()).toEqual(['c', 'x']);
     // only the document changes: the row keeps its indexed columns and labels
-    cnt.attrs.st = 7;
-    store.transaction(() => store.update(cnt));
-    expect(store.get('cnt')!.attrs).toMatchObject({ st: 7, lbl: ['x'] });
+    await change((a) => (a.st = 7));
+    expect((await store.get('cnt'))!.attrs).toMatchObject({ st: 7, lbl: ['x'] });
     expect(raw.prepare('SELECT st, lt FROM resources WHERE ri = ?').get('cnt')).toEqual({
       st: 7,
       lt: '20260101T000000',
     });
-    cnt.attrs.lt = '20260102T000000';
-    store.transaction(() => store.update(cnt));
+    await change((a) => (a.lt = '20260102T000000'));
     expect(raw.prepare('SELECT lt FROM resources WHERE ri = ?').get('cnt')).toEqual({ lt: '20260102T000000' });
-    store.transaction(() => store.deleteSubtree(cnt));
+    await store.transaction((tx) => tx.deleteSubtree(cnt));
     expect(labels()).toEqual([]);
     raw.close();
-    store.close();
+    await store.close();
   });
 });

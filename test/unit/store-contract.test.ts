@@ -1,22 +1,54 @@
 /**
  * The ResourceStore contract, one suite run against every store the CSE can be assembled with (the MQTT.js
- * abstract_store idea): SQLite with and without group commit, and the cache in front of SQLite. A server database
- * added later runs the same suite.
+ * abstract_store idea): SQLite with and without group commit, the cache in front of SQLite, and PostgreSQL (a real
+ * server: CSE_TEST_PG, started by test/setup/postgres.ts or .ci/run).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CachedStore } from '../../src/storage/cache.js';
+import { PostgresStore } from '../../src/storage/postgres.js';
 import { SqliteStore } from '../../src/storage/sqlite.js';
-import type { ResourceStore, StoredResource } from '../../src/storage/store.js';
+import { DuplicateResourceError, type ResourceStore, type StoredResource } from '../../src/storage/store.js';
+import { freshDatabase } from '../helpers/postgres.js';
 
 const CIN = 4;
-const stores: Record<string, (file: string) => ResourceStore> = {
-  'sqlite, group commit': (file) => new SqliteStore(file),
-  'sqlite, a commit per transaction': (file) => new SqliteStore(file, { groupCommit: false }),
-  'cache over sqlite': (file) => new CachedStore(new SqliteStore(file), (ty) => ty === CIN, 4),
+
+interface Made {
+  store: ResourceStore;
+  /** a second, independent store on the same data (another connection or process) */
+  reopen(): Promise<ResourceStore>;
+  cleanup(): Promise<void>;
+}
+
+function sqlite(make: (file: string) => ResourceStore) {
+  return async (): Promise<Made> => {
+    const dir = mkdtempSync(join(tmpdir(), 'cse-contract-'));
+    const file = join(dir, 'cse.db');
+    return {
+      store: make(file),
+      reopen: async () => new SqliteStore(file),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  };
+}
+
+const stores: Record<string, () => Promise<Made>> = {
+  'sqlite, group commit': sqlite((file) => new SqliteStore(file)),
+  'sqlite, a commit per transaction': sqlite((file) => new SqliteStore(file, { groupCommit: false })),
+  'cache over sqlite': sqlite((file) => new CachedStore(new SqliteStore(file), (ty) => ty === CIN, 4)),
 };
+// a cluster is there whenever PostgreSQL is (test/setup/postgres.ts); in CI its absence fails the suite
+if (process.env.CSE_TEST_PG || process.env.CI)
+  stores.postgres = async () => {
+    const db = await freshDatabase();
+    return {
+      store: await PostgresStore.open(db.url, { poolSize: 4 }),
+      reopen: () => PostgresStore.open(db.url, { poolSize: 2 }),
+      cleanup: () => db.drop(),
+    };
+  };
 
 function res(ri: string, srn: string, pi: string, ty: number, attrs: Record<string, unknown> = {}): StoredResource {
   const rn = srn.split('/').pop()!;
@@ -31,104 +63,164 @@ function res(ri: string, srn: string, pi: string, ty: number, attrs: Record<stri
   };
 }
 
+const ris = (rs: StoredResource[]) => rs.map((r) => r.ri);
+
 describe.each(Object.entries(stores))('ResourceStore contract: %s', (_name, make) => {
-  let dir: string;
+  let made: Made;
   let store: ResourceStore;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cse-contract-'));
-    store = make(join(dir, 'cse.db'));
-    store.transaction(() => {
-      store.insert(res('cb', 'cb', '', 5));
-      store.insert(res('a', 'cb/a', 'cb', 3));
-      store.insert(res('ab', 'cb/ab', 'cb', 3)); // a sibling whose name extends 'a'
-      store.insert(res('a-x', 'cb/a-x', 'cb', 3)); // and one that sorts just before 'a/'
-      store.insert(res('i1', 'cb/a/i1', 'a', CIN, { et: '20260301T000000' }));
-      store.insert(res('sub', 'cb/a/sub', 'a', 3, { et: '20260201T000000' }));
-      store.insert(res('i2', 'cb/a/i2', 'a', CIN, { et: '20270101T000000' }));
-      store.insert(res('deep', 'cb/a/sub/deep', 'sub', CIN));
+  beforeEach(async () => {
+    made = await make();
+    store = made.store;
+    await store.transaction(async (tx) => {
+      await tx.insert(res('cb', 'cb', '', 5));
+      await tx.insert(res('a', 'cb/a', 'cb', 3));
+      await tx.insert(res('ab', 'cb/ab', 'cb', 3)); // a sibling whose name extends 'a'
+      await tx.insert(res('a-x', 'cb/a-x', 'cb', 3)); // and one that sorts just before 'a/'
+      await tx.insert(res('i1', 'cb/a/i1', 'a', CIN, { et: '20260301T000000' }));
+      await tx.insert(res('sub', 'cb/a/sub', 'a', 3, { et: '20260201T000000' }));
+      await tx.insert(res('i2', 'cb/a/i2', 'a', CIN, { et: '20270101T000000' }));
+      await tx.insert(res('deep', 'cb/a/sub/deep', 'sub', CIN));
     });
   });
   afterEach(async () => {
     await store.committed();
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await store.close();
+    await made.cleanup();
   });
 
-  it('finds a resource by ri and by structured name, with its attributes and creator', () => {
-    expect(store.get('a')).toMatchObject({ ri: 'a', pi: 'cb', rn: 'a', srn: 'cb/a', ty: 3, creator: 'Cowner' });
-    expect(store.getByPath('cb/a/sub')?.ri).toBe('sub');
-    expect(store.get('nope')).toBeUndefined();
-    expect(store.getByPath('cb/nope')).toBeUndefined();
+  it('finds a resource by ri and by structured name, with its attributes and creator', async () => {
+    expect(await store.get('a')).toMatchObject({ ri: 'a', pi: 'cb', rn: 'a', srn: 'cb/a', ty: 3, creator: 'Cowner' });
+    expect((await store.getByPath('cb/a/sub'))?.ri).toBe('sub');
+    expect(await store.get('nope')).toBeUndefined();
+    expect(await store.getByPath('cb/nope')).toBeUndefined();
   });
 
-  it('lists children in creation order, by type, with limit and offset', () => {
-    expect(store.children('a').map((r) => r.ri)).toEqual(['i1', 'sub', 'i2']);
-    expect(store.children('a', { ty: CIN }).map((r) => r.ri)).toEqual(['i1', 'i2']);
-    expect(store.children('a', { limit: 1, offset: 1 }).map((r) => r.ri)).toEqual(['sub']);
-    expect(store.children('deep')).toEqual([]);
+  it('lists children in creation order, by type, with limit and offset', async () => {
+    expect(ris(await store.children('a'))).toEqual(['i1', 'sub', 'i2']);
+    expect(ris(await store.children('a', { ty: CIN }))).toEqual(['i1', 'i2']);
+    expect(ris(await store.children('a', { limit: 1, offset: 1 }))).toEqual(['sub']);
+    expect(await store.children('deep')).toEqual([]);
   });
 
-  it('gives the newest and oldest child of a type', () => {
-    expect(store.newestChild('a', CIN)?.ri).toBe('i2');
-    expect(store.oldestChild('a', CIN)?.ri).toBe('i1');
-    expect(store.newestChild('ab', CIN)).toBeUndefined();
-    store.transaction(() => store.insert(res('i3', 'cb/a/i3', 'a', CIN)));
-    expect(store.newestChild('a', CIN)?.ri).toBe('i3');
+  it('gives the newest and oldest child of a type', async () => {
+    expect((await store.newestChild('a', CIN))?.ri).toBe('i2');
+    expect((await store.oldestChild('a', CIN))?.ri).toBe('i1');
+    expect(await store.newestChild('ab', CIN)).toBeUndefined();
+    await store.transaction((tx) => tx.insert(res('i3', 'cb/a/i3', 'a', CIN)));
+    expect((await store.newestChild('a', CIN))?.ri).toBe('i3');
   });
 
-  it('updates attributes in place', () => {
-    const a = store.get('a')!;
-    a.attrs.lbl = ['x'];
-    a.attrs.lt = '20260102T000000';
-    store.transaction(() => store.update(a));
-    expect(store.getByPath('cb/a')!.attrs).toMatchObject({ lbl: ['x'], lt: '20260102T000000' });
+  it('updates attributes from a locked copy, leaving the shared object alone', async () => {
+    const shared = (await store.get('a'))!;
+    await store.transaction(async (tx) => {
+      const a = (await tx.lock('a', 'update'))!;
+      const before = { ...a, attrs: { ...a.attrs } };
+      a.attrs.lbl = ['x'];
+      a.attrs.lt = '20260102T000000';
+      await tx.update(a, before);
+      // the transaction reads its own write
+      expect((await tx.get('a'))!.attrs.lbl).toEqual(['x']);
+    });
+    expect(shared.attrs.lbl).toBeUndefined();
+    expect((await store.getByPath('cb/a'))!.attrs).toMatchObject({ lbl: ['x'], lt: '20260102T000000' });
   });
 
-  it('deletes a whole subtree and nothing beside it', () => {
-    expect(store.transaction(() => store.deleteSubtree(store.get('a')!))).toBe(5);
-    for (const ri of ['a', 'i1', 'sub', 'i2', 'deep']) expect(store.get(ri), ri).toBeUndefined();
-    expect(store.getByPath('cb/a/sub/deep')).toBeUndefined();
-    expect(store.get('ab')?.srn).toBe('cb/ab');
-    expect(store.get('a-x')?.srn).toBe('cb/a-x');
-    expect(store.children('cb').map((r) => r.ri)).toEqual(['ab', 'a-x']);
+  it('lock gives undefined for a resource that is gone', async () => {
+    expect(await store.transaction((tx) => tx.lock('nope', 'share'))).toBeUndefined();
   });
 
-  it('lists expired resources, soonest first, up to a limit', () => {
-    expect(store.expired('20260401T000000', 10).map((r) => r.ri)).toEqual(['sub', 'i1']);
-    expect(store.expired('20260401T000000', 1).map((r) => r.ri)).toEqual(['sub']);
-    expect(store.expired('20250101T000000', 10)).toEqual([]);
+  it('deletes a whole subtree and nothing beside it', async () => {
+    const a = (await store.get('a'))!;
+    expect(await store.transaction((tx) => tx.deleteSubtree(a))).toBe(5);
+    for (const ri of ['a', 'i1', 'sub', 'i2', 'deep']) expect(await store.get(ri), ri).toBeUndefined();
+    expect(await store.getByPath('cb/a/sub/deep')).toBeUndefined();
+    expect((await store.get('ab'))?.srn).toBe('cb/ab');
+    expect((await store.get('a-x'))?.srn).toBe('cb/a-x');
+    expect(ris(await store.children('cb'))).toEqual(['ab', 'a-x']);
+    expect(await store.transaction((tx) => tx.deleteSubtree(a))).toBe(0);
   });
 
-  it('a transaction that throws leaves nothing behind, and the store stays usable', () => {
-    expect(() =>
-      store.transaction(() => {
-        store.insert(res('tmp', 'cb/tmp', 'cb', 3));
-        const a = store.get('a')!;
+  it('lists expired resources, soonest first, up to a limit', async () => {
+    expect(ris(await store.expired('20260401T000000', 10))).toEqual(['sub', 'i1']);
+    expect(ris(await store.expired('20260401T000000', 1))).toEqual(['sub']);
+    expect(await store.expired('20250101T000000', 10)).toEqual([]);
+  });
+
+  it('a transaction that throws leaves nothing behind, and the store stays usable', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.insert(res('tmp', 'cb/tmp', 'cb', 3));
+        const a = (await tx.lock('a', 'update'))!;
         a.attrs.lbl = ['changed'];
-        store.update(a);
-        store.deleteSubtree(store.get('ab')!);
+        await tx.update(a);
+        await tx.deleteSubtree((await tx.get('ab'))!);
         throw new Error('refused');
       }),
-    ).toThrow('refused');
-    expect(store.get('tmp')).toBeUndefined();
-    expect(store.get('a')!.attrs.lbl).toBeUndefined();
-    expect(store.get('ab')).toBeDefined();
-    store.transaction(() => store.insert(res('after', 'cb/after', 'cb', 3)));
-    expect(store.get('after')).toBeDefined();
+    ).rejects.toThrow('refused');
+    expect(await store.get('tmp')).toBeUndefined();
+    expect((await store.get('a'))!.attrs.lbl).toBeUndefined();
+    expect(await store.get('ab')).toBeDefined();
+    await store.transaction((tx) => tx.insert(res('after', 'cb/after', 'cb', 3)));
+    expect(await store.get('after')).toBeDefined();
   });
 
-  it('refuses a second resource with the same ri or structured name', () => {
-    expect(() => store.transaction(() => store.insert(res('a', 'cb/other', 'cb', 3)))).toThrow();
-    expect(() => store.transaction(() => store.insert(res('other', 'cb/a', 'cb', 3)))).toThrow();
-    expect(store.get('other')).toBeUndefined();
+  it('refuses a second resource with the same ri or structured name, saying which', async () => {
+    const dup = (r: StoredResource) => store.transaction((tx) => tx.insert(r));
+    await expect(dup(res('a', 'cb/other', 'cb', 3))).rejects.toMatchObject({
+      name: 'DuplicateResourceError',
+      column: 'ri',
+    });
+    await expect(dup(res('other', 'cb/a', 'cb', 3))).rejects.toBeInstanceOf(DuplicateResourceError);
+    await expect(dup(res('other', 'cb/a', 'cb', 3))).rejects.toMatchObject({ column: 'srn' });
+    expect(await store.get('other')).toBeUndefined();
   });
 
-  it('committed() settles once the writes are durable and is undefined with nothing pending', async () => {
-    store.transaction(() => store.insert(res('w', 'cb/w', 'cb', 3)));
+  it('a reader never sees a transaction half done', async () => {
+    let seen: StoredResource | undefined = undefined;
+    let inside!: () => void;
+    const reached = new Promise<void>((r) => (inside = r));
+    const tx = store.transaction(async (t) => {
+      await t.insert(res('half', 'cb/half', 'cb', 3));
+      inside();
+      await new Promise((r) => setTimeout(r, 20));
+      await t.insert(res('half2', 'cb/half2', 'cb', 3));
+    });
+    await reached;
+    const read = store.get('half').then((r) => (seen = r));
+    await Promise.all([tx, read]);
+    // either before the transaction (nothing) or after it (both): never one without the other
+    if (seen) expect(await store.get('half2')).toBeDefined();
+  });
+
+  it('transactions on one resource go one at a time: no update is lost', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.transaction(async (tx) => {
+          const a = (await tx.lock('a', 'update'))!;
+          const before = { ...a, attrs: { ...a.attrs } };
+          a.attrs.st = ((a.attrs.st as number | undefined) ?? 0) + 1;
+          await tx.update(a, before);
+        }),
+      ),
+    );
+    await store.committed();
+    expect((await store.get('a'))!.attrs.st).toBe(20);
+  });
+
+  it('committed() settles once the writes are durable, seen by another connection', async () => {
+    await store.transaction((tx) => tx.insert(res('w', 'cb/w', 'cb', 3)));
     await store.committed();
     expect(store.committed()).toBeUndefined();
-    const again = new SqliteStore(join(dir, 'cse.db'));
-    expect(again.get('w')).toBeDefined();
-    again.close();
+    const again = await made.reopen();
+    expect(await again.get('w')).toBeDefined();
+    await again.close();
+  });
+
+  it('holds the expiration lease alone', async () => {
+    expect(await store.holdsLease('expiration')).toBe(true);
+    const other = await made.reopen();
+    // SQLite: one process owns the file, so every store holds it; PostgreSQL: the first one only
+    expect(await other.holdsLease('expiration')).toBe(store.kind === 'sqlite');
+    await other.close();
   });
 });

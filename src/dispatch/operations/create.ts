@@ -26,7 +26,7 @@ export const create: OperationHandler = {
       throw new CseError(RSC.OPERATION_NOT_ALLOWED, `${tree.schema.spec(req.ty!)!.ln} cannot be created`);
   },
 
-  execute(d: OperationDeps, req: RequestPrimitive, target): OperationResult {
+  async execute(d: OperationDeps, req: RequestPrimitive, target): Promise<OperationResult> {
     const { tree, shaper, config } = d;
     const { ctx } = target;
     const rcn = effectiveResultContent(req.op, req.rcn);
@@ -47,11 +47,12 @@ export const create: OperationHandler = {
       // registration: the dispatcher chose the AE-ID (TS-0001 10.2.2.2) and checked it against the registration
       // policy (TS-0004 7.3.2.7)
       ri = target.aeId!;
-      if (tree.store.get(ri)) throw new CseError(config.duplicateAeRsc, `the AE-ID '${ri}' is registered already`);
+      if (await tree.store.get(ri))
+        throw new CseError(config.duplicateAeRsc, `the AE-ID '${ri}' is registered already`);
       originator = ri;
       attrs.rn ??= ri;
     }
-    const created = tree.store.transaction(() => tree.create(ctx, parent, ty, attrs, req, originator, ri));
+    const created = await tree.create(ctx, parent, ty, attrs, req, originator, ri);
 
     const result: OperationResult = { rsc: RSC.CREATED, location: created.srn };
     if (rcn === 9) {
@@ -61,7 +62,7 @@ export const create: OperationHandler = {
         if (JSON.stringify(attrs[k]) !== JSON.stringify(v)) modified[k] = v;
       result.pc = shaper.wrap(created, modified);
     } else {
-      result.pc = shaper.shape(created, rcn).pc;
+      result.pc = (await shaper.shape(created, rcn)).pc;
     }
     return result;
   },

@@ -1,5 +1,5 @@
 /** DELETE (TS-0004 7.3.3.8): the target and its whole subtree, atomically; la / ol delete the instance. */
-import { CseError, RSC, badRequest } from '../../primitive/status.js';
+import { CseError, RSC, badRequest, notFound } from '../../primitive/status.js';
 import { effectiveResultContent } from '../result-content.js';
 import type { OperationHandler } from './deps.js';
 
@@ -14,13 +14,13 @@ export const remove: OperationHandler = {
       throw new CseError(RSC.OPERATION_NOT_ALLOWED, `a ${tree.schema.spec(resource.ty)!.ln} cannot be deleted`);
   },
 
-  execute({ tree, shaper }, req, { resource, ctx, visible }) {
+  async execute({ tree, shaper }, req, { resource, ctx, visible }) {
     const rcn = effectiveResultContent(req.op, req.rcn);
     const type = tree.typeOf(resource.ty);
-    type.checkAccess?.(ctx, resource, 'delete');
+    await type.checkAccess?.(ctx, resource, 'delete');
     // the content describes the resource as it was, so it is shaped before the delete
-    const { pc } = shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
-    tree.store.transaction(() => tree.deleteResource(ctx, resource));
+    const { pc } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
+    if (!(await tree.delete(ctx, resource))) throw notFound(`resource '${resource.srn}' no longer exists`);
     return pc === undefined ? { rsc: RSC.DELETED } : { rsc: RSC.DELETED, pc };
   },
 };

@@ -25,7 +25,7 @@ export interface ResolvedTarget extends Target {
   /** AE registration: the AE-ID (= ri) the new AE gets, chosen and admitted by the dispatcher */
   aeId?: string;
   /** the child resources the originator may see in a response (rcn 4, 5, 6, 8); undefined = all */
-  visible?: (r: StoredResource) => boolean;
+  visible?: (r: StoredResource) => Promise<boolean>;
 }
 
 /**
@@ -38,7 +38,7 @@ export interface ResolvedTarget extends Target {
 export interface OperationHandler {
   check?(d: OperationDeps, req: RequestPrimitive, address: Address): void;
   applicable?(d: OperationDeps, req: RequestPrimitive, target: ResolvedTarget): void;
-  execute(d: OperationDeps, req: RequestPrimitive, target: ResolvedTarget): OperationResult;
+  execute(d: OperationDeps, req: RequestPrimitive, target: ResolvedTarget): Promise<OperationResult>;
 }
 
 /** The single `m2m:<sn>` member of a request's content, checked against the expected root. */

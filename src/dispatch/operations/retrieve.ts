@@ -9,11 +9,11 @@ export const retrieve: OperationHandler = {
     if (!req.atrl) attributeList(req.pc);
   },
 
-  execute({ tree, shaper }, req, { resource, address, ctx, visible }) {
+  async execute({ tree, shaper }, req, { resource, address, ctx, visible }) {
     // access control has granted DISCOVERY by now (the dispatcher maps fu = 1 to it, TS-0003 7.1.3)
     if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
     const rcn = effectiveResultContent(req.op, req.rcn);
-    tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
+    await tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
 
     const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
     if (atrl) {
@@ -28,7 +28,7 @@ export const retrieve: OperationHandler = {
         throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
       return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
     }
-    const { pc, partial } = shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
+    const { pc, partial } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
     return partial ? { rsc: RSC.OK, pc, cnst: 1 } : { rsc: RSC.OK, pc };
   },
 };

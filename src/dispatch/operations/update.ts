@@ -21,33 +21,14 @@ export const update: OperationHandler = {
       throw new CseError(RSC.OPERATION_NOT_ALLOWED, `a ${tree.schema.spec(ty)!.ln} cannot be updated`);
   },
 
-  execute({ tree, shaper }, req, target) {
+  async execute({ tree, shaper }, req, target) {
     const { ctx } = target;
     const rcn = effectiveResultContent(req.op, req.rcn);
-    const r = target.resource;
-    const spec = tree.schema.spec(r.ty)!;
-    const type = tree.typeOf(r.ty);
-    const changes = contentOf(req.pc, `m2m:${spec.sn}`);
-    if (!changes) throw badRequest(`the content must be one 'm2m:${spec.sn}' object`);
-    tree.schema.validate(r.ty, 'update', changes);
-    if (changes.acpi !== undefined && changes.acpi !== null) tree.checkAcpi(ctx, changes.acpi);
-
-    const old = { ...r.attrs };
-    tree.store.transaction(() => {
-      if (changes.et !== undefined) {
-        const parent = tree.store.get(r.pi);
-        changes.et = parent ? tree.expiration(ctx, changes.et, parent) : changes.et;
-      }
-      type.beforeUpdate?.(ctx, r, changes, req);
-      for (const [k, v] of Object.entries(changes)) {
-        if (v === null) delete r.attrs[k];
-        else r.attrs[k] = v;
-      }
-      r.attrs.lt = ctx.nowTs;
-      if (typeof r.attrs.st === 'number') r.attrs.st += 1;
-      type.afterUpdate?.(ctx, r, old);
-      tree.store.update(r);
-    });
+    const spec = tree.schema.spec(target.resource.ty)!;
+    const requested = contentOf(req.pc, `m2m:${spec.sn}`);
+    if (!requested) throw badRequest(`the content must be one 'm2m:${spec.sn}' object`);
+    tree.schema.validate(target.resource.ty, 'update', requested);
+    const { resource: r, old, changes } = await tree.update(ctx, target.resource, requested, req);
 
     if (rcn === 0) return { rsc: RSC.UPDATED };
     if (rcn === 9) {

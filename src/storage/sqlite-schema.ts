@@ -1,0 +1,83 @@
+/**
+ * The SQLite schema as versioned migrations, applied at start: a user who upgrades the CSE keeps their data. The
+ * version lives in `PRAGMA user_version`. Version 1 is the schema the first releases created without a version
+ * stamp, so a database with tables and user_version 0 is at version 1. Never edit a released migration: add one.
+ */
+import type Database from 'better-sqlite3';
+
+export interface SqliteMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    description: 'resources with their indexed columns, labels',
+    sql: `
+CREATE TABLE IF NOT EXISTS resources (
+  seq     INTEGER PRIMARY KEY,        -- creation order: la / ol and child listings
+  ri      TEXT NOT NULL UNIQUE,
+  pi      TEXT NOT NULL,
+  srn     TEXT NOT NULL UNIQUE,       -- structured name; a subtree is one range of this index
+  ty      INTEGER NOT NULL,
+  ct      TEXT NOT NULL,
+  lt      TEXT NOT NULL,
+  et      TEXT,
+  st      INTEGER,
+  cs      INTEGER,
+  creator TEXT,
+  doc     TEXT NOT NULL               -- the attributes, JSON with short names
+);
+CREATE INDEX IF NOT EXISTS resources_by_parent_type ON resources (pi, ty);
+CREATE INDEX IF NOT EXISTS resources_by_et ON resources (et) WHERE et IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_by_type_ct ON resources (ty, ct);
+CREATE INDEX IF NOT EXISTS resources_by_lt ON resources (lt);
+CREATE TABLE IF NOT EXISTS labels (
+  lbl TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (lbl, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (seq);
+CREATE TRIGGER IF NOT EXISTS resources_labels_gone AFTER DELETE ON resources BEGIN
+  DELETE FROM labels WHERE seq = old.seq;
+END;`,
+  },
+  {
+    version: 2,
+    description: 'children of a parent in creation order without a sort (rcn 4 / 6 listings, paging)',
+    // an index on (pi) is (pi, seq) in SQLite (seq is the rowid): child listings read it in order and stop at lim
+    sql: `CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (pi);`,
+  },
+];
+
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
+
+/** Brings the database to the newest version; refuses one written by a newer CSE. Returns the version found. */
+export function migrateSqlite(db: Database.Database, migrations = SQLITE_MIGRATIONS): number {
+  const newest = migrations[migrations.length - 1]!.version;
+  const stamped = db.pragma('user_version', { simple: true }) as number;
+  if (stamped === newest) return stamped; // up to date: no write lock needed (a reader may open it beside us)
+  // IMMEDIATE: a second process opening the same file waits instead of migrating twice
+  db.prepare('BEGIN IMMEDIATE').run();
+  try {
+    let version = db.pragma('user_version', { simple: true }) as number;
+    const found = version;
+    if (version === 0) {
+      const tables = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resources'`).get();
+      if (tables) version = 1; // written before versions were stamped
+    }
+    if (version > newest)
+      throw new Error(
+        `the database has schema version ${version}, newer than this CSE knows (${newest}): upgrade the CSE`,
+      );
+    for (const m of migrations) if (m.version > version) db.exec(m.sql);
+    db.pragma(`user_version = ${newest}`);
+    db.prepare('COMMIT').run();
+    return found;
+  } catch (e) {
+    if (db.inTransaction) db.prepare('ROLLBACK').run();
+    throw e;
+  }
+}
