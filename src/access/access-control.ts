@@ -60,6 +60,8 @@ export interface AccessRequest {
   /** rq_time, epoch ms, and as a oneM2M timestamp (expired ACPs do not count) */
   now: number;
   nowTs: string;
+  /** the request's reads (remembered for the request with a shared database); the store by default */
+  reader?: StoreReader;
 }
 
 /**
@@ -142,7 +144,8 @@ export class AccessControl {
     if (req.fr === undefined || req.fr === '') return false;
     const originator = absoluteId(req.fr, this.me);
     if (originator === this.admin) return true;
-    const governing = await this.governing(req.target);
+    const reader = req.reader ?? this.store;
+    const governing = await this.governing(req.target, reader);
     if (!governing) return false;
     const facts: RequestFacts = {
       originator,
@@ -165,7 +168,7 @@ export class AccessControl {
     }
     // permit-overrides across every linked ACP (TS-0003 7.1.5); a missing or expired one contributes nothing
     for (const id of acpi) {
-      const acp = await resolveAcp(id, this.store, this.config, req.nowTs);
+      const acp = await resolveAcp(id, reader, this.config, req.nowTs);
       if (acp && this.anyRule(req.acpiUpdate ? acp.attrs.pvs : acp.attrs.pv, facts)) return true;
     }
     return false;
@@ -183,7 +186,7 @@ export class AccessControl {
     if (this.isAdmin(base.fr)) return undefined;
     const seen = new Map<string, boolean>();
     return async (r) => {
-      const g = await this.governing(r);
+      const g = await this.governing(r, base.reader ?? this.store);
       if (!g) return false;
       let ok = seen.get(g.ri);
       if (ok === undefined) {
@@ -195,12 +198,12 @@ export class AccessControl {
   }
 
   /** The resource whose acpi (or pvs) decides about r (TS-0001 9.6.1.3.2). */
-  private async governing(r: StoredResource): Promise<StoredResource | undefined> {
+  private async governing(r: StoredResource, reader: StoreReader): Promise<StoredResource | undefined> {
     let cur: StoredResource | undefined = r;
     for (let depth = 0; cur && depth < 64; depth++) {
       if (cur.ty === ACP_TYPE || cur.ty === CSE_BASE_TYPE) return cur;
       if (this.schema.spec(cur.ty)?.attributes.has('acpi')) return cur;
-      cur = await this.store.get(cur.pi);
+      cur = await reader.get(cur.pi);
     }
     return undefined;
   }

@@ -130,7 +130,8 @@ export class Dispatcher {
       if (due < Date.now()) throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired before it was processed');
     }
     const registering = req.op === Operation.Create && req.ty === AE;
-    if (!registering) await checkOriginator(req.fr, c, tree.store);
+    const ctx = tree.context();
+    if (!registering) await checkOriginator(req.fr, c, ctx.store);
     const handler = HANDLERS[req.op];
     if (!handler && req.op !== Operation.Notify)
       throw badRequest(`operation '${String(req.op)}' is not a oneM2M operation`);
@@ -145,7 +146,6 @@ export class Dispatcher {
       this.registration.check(aeId, contentOf(req.pc, 'm2m:ae')?.api);
     }
 
-    const ctx = tree.context();
     const found = await tree.resolve(ctx, address);
     // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
     // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)
@@ -167,10 +167,18 @@ export class Dispatcher {
         ip,
         now: ctx.now,
         nowTs: ctx.nowTs,
+        reader: ctx.store,
       });
       // responses that carry child resources show only those the originator may retrieve (TS-0001 10.2.6.2)
       if (req.rcn !== undefined && WITH_CHILDREN.has(req.rcn))
-        target.visible = this.access.childFilter({ fr: req.fr, authenticated, ip, now: ctx.now, nowTs: ctx.nowTs });
+        target.visible = this.access.childFilter({
+          fr: req.fr,
+          authenticated,
+          ip,
+          now: ctx.now,
+          nowTs: ctx.nowTs,
+          reader: ctx.store,
+        });
     }
     if (!handler) throw new CseError(RSC.NOT_IMPLEMENTED, 'this CSE does not receive notifications at this target');
     return handler.execute(this.deps, req, target);

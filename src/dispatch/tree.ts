@@ -20,6 +20,7 @@ import {
   type StoreTransaction,
   type StoredResource,
 } from '../storage/store.js';
+import { RequestReads } from '../storage/request-reads.js';
 import type { Address } from './addressing.js';
 
 export interface Target {
@@ -54,8 +55,10 @@ export class ResourceTree {
   /** every name some type uses for a virtual child */
   private readonly virtualNames = new Set<string>();
 
+  /** One request's context; with a shared database its reads are remembered for the request (RequestReads). */
   context(now = Date.now()): TypeContext {
-    return { store: this.store, config: this.config, schema: this.schema, now, nowTs: toTimestamp(now) };
+    const store = this.store.kind === 'postgres' ? new RequestReads(this.store) : this.store;
+    return { store, config: this.config, schema: this.schema, now, nowTs: toTimestamp(now) };
   }
 
   private writeContext(ctx: TypeContext, tx: StoreTransaction): WriteContext {
@@ -70,7 +73,7 @@ export class ResourceTree {
 
   /** Finds the target of a request, or 4004. A resource found expired is removed now (TS-0004 7.3.3.5). */
   async resolve(ctx: TypeContext, address: Address): Promise<Target> {
-    const store = this.store;
+    const store = ctx.store;
     let base: StoredResource | undefined;
     let path: string[];
     if (address.kind === 'structured') {
