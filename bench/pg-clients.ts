@@ -242,7 +242,7 @@ function storeVariants(url: string, concurrency: number): Variant[] {
       name: 'PostgresStore (pg, pipelined)',
       workload: 'create',
       roundTrips: 3,
-      tag: 'onem2m-cse',
+      tag: `onem2m-cse ${process.pid}`, // the store's application_name
       async open() {
         const store = await PostgresStore.open(url, { poolSize: concurrency });
         return {
@@ -263,7 +263,7 @@ function storeVariants(url: string, concurrency: number): Variant[] {
       name: 'PostgresStore (pg, pipelined)',
       workload: 'retrieve la',
       roundTrips: 1,
-      tag: 'onem2m-cse',
+      tag: `onem2m-cse ${process.pid}`, // the store's application_name
       async open() {
         const store = await PostgresStore.open(url, { poolSize: concurrency });
         return {
@@ -289,18 +289,31 @@ function cpuTicks(pid: number): number | undefined {
   }
 }
 
-async function backendTicks(admin: pg.Client, tag: string): Promise<number | undefined> {
+/** CPU ticks of each backend serving a variant's connections; empty when the server is not on this machine. */
+async function backendTicks(admin: pg.Client, tag: string): Promise<Map<number, number>> {
   const { rows } = await admin.query<{ pid: number }>(
     'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
     [tag],
   );
-  let sum = 0;
+  const ticks = new Map<number, number>();
   for (const { pid } of rows) {
     const t = cpuTicks(pid);
-    if (t === undefined) return undefined;
-    sum += t;
+    if (t !== undefined) ticks.set(pid, t);
   }
-  return rows.length ? sum : undefined;
+  return ticks;
+}
+
+/** µs of CPU between two readings, over the backends in both (one the pool closed or opened meanwhile is left out). */
+function backendUs(before: Map<number, number>, after: Map<number, number>): number | undefined {
+  let ticks = 0;
+  let common = 0;
+  for (const [pid, t] of after) {
+    const t0 = before.get(pid);
+    if (t0 === undefined) continue;
+    ticks += t - t0;
+    common++;
+  }
+  return common ? ticks * 10_000 : undefined;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -340,7 +353,7 @@ async function measure(
   );
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const ticks1 = await backendTicks(admin, v.tag);
+  const server = backendUs(ticks0, await backendTicks(admin, v.tag));
   latencies.sort((a, b) => a - b);
   const n = latencies.length;
   return {
@@ -348,7 +361,7 @@ async function measure(
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     clientUs: (cpu.user + cpu.system) / n,
-    serverUs: ticks0 !== undefined && ticks1 !== undefined ? ((ticks1 - ticks0) * 10_000) / n : undefined,
+    serverUs: server === undefined ? undefined : server / n,
     errors,
   };
 }
@@ -430,7 +443,8 @@ async function main() {
     for (const v of variants) {
       const s = samples.get(v)!;
       const m = (f: (x: Sample) => number) => median(s.map(f));
-      const server = s.every((x) => x.serverUs !== undefined) ? fmt(m((x) => x.serverUs!)) : '-';
+      const known = s.flatMap((x) => (x.serverUs === undefined ? [] : [x.serverUs]));
+      const server = known.length ? fmt(median(known)) : '-';
       console.log(
         `| ${v.workload} | ${v.name} | ${v.roundTrips} | ${fmt(m((x) => x.tps))} | ${fmt(
           m((x) => x.p50),

@@ -8,17 +8,19 @@
  *
  *   npm run bench [-- --duration 10 --rounds 3 --connections 32 --warmup 0.5
  *                     --only create,la,path,cbor,xml,coap --variant-only create,la
- *                     --baseline <checkout> --pg postgres://user@host:port/db --dist <dir> --no-build]
+ *                     --baseline <checkout> --pg postgres://user@host:port/db | --no-pg --dist <dir> --no-build]
  *
  * Variants, each a CSE in its own process, measured in the same rounds:
  *   sqlite    this checkout's dist/ (built first unless --no-build or --dist), default store;
  *   baseline  with --baseline <dir>: the CSE built in another checkout (its dist/), same scenarios;
- *   pg        with --pg <cluster url>: this checkout's CSE with --db on a fresh database of that cluster;
+ *   pg        this checkout's CSE with --db on a fresh database of the cluster --pg names, or of a private
+ *             cluster started for the run (.ci/postgres) when PostgreSQL is installed and --no-pg is not given;
  *   pg x2     two such CSEs on one more fresh database, the connections split between them.
  * The sqlite variant runs every --only group; the others the --variant-only groups (default create,la; `all`).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Operation, type RequestPrimitive } from '../src/primitive/primitive.js';
 import { Serializations } from '../src/serialization/index.js';
@@ -43,7 +45,7 @@ const warmup = Number(arg('warmup', '0.5'));
 const only = arg('only', '').split(',').filter(Boolean);
 const variantOnly = arg('variant-only', 'create,la').split(',').filter(Boolean);
 const baselineDir = arg('baseline', '');
-const pgUrl = arg('pg', '');
+let pgUrl = arg('pg', '');
 const distDir = resolve(arg('dist', join(ROOT, 'dist')));
 
 const HEADERS = { 'X-M2M-Origin': 'Cbench', 'X-M2M-RVI': '3', Accept: 'application/json' };
@@ -247,6 +249,25 @@ async function spawnPgCse(dbUrl: string): Promise<Spawned> {
   }
 }
 
+/** `.ci/postgres start` into a temporary directory; undefined (with a note) when PostgreSQL is not installed. */
+function startCluster(): { url: string; stop(): void } | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'cse-bench-pg-'));
+  const script = join(ROOT, '.ci/postgres');
+  try {
+    const url = execFileSync('bash', [script, 'start', dir], {
+      encoding: 'utf8',
+      env: { ...process.env, CSE_PG_INSTALL: '0' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    console.log(`PostgreSQL variants on a private cluster (${url}); --pg <url> for another, --no-pg for none`);
+    return { url, stop: () => execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' }) };
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    console.log('no PostgreSQL here (apt-get install postgresql, or --pg <url>): the pg variants are not measured');
+    return undefined;
+  }
+}
+
 async function main() {
   if (!process.argv.includes('--no-build') && !process.argv.includes('--dist')) {
     console.log('building dist/ ...');
@@ -256,6 +277,9 @@ async function main() {
   if (baselineDist && !existsSync(join(baselineDist, 'main.js')))
     throw new Error(`--baseline ${baselineDir}: no dist/main.js there (build it: npm ci in that checkout)`);
 
+  // without --pg, a private PostgreSQL cluster (the one the tests use: .ci/postgres) when its binaries are here
+  const cluster = !pgUrl && !process.argv.includes('--no-pg') ? startCluster() : undefined;
+  if (cluster) pgUrl = cluster.url;
   const processes: Spawned[] = [];
   const pgDbs = pgUrl ? new PgDatabases(pgUrl) : undefined;
   let cleaned = false;
@@ -264,6 +288,7 @@ async function main() {
     cleaned = true;
     await Promise.all(processes.map((p) => p.stop()));
     await pgDbs?.dropAll();
+    cluster?.stop();
     closeAgent();
   };
   process.once('SIGINT', () => {

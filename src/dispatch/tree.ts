@@ -62,7 +62,7 @@ export class ResourceTree {
   }
 
   private writeContext(ctx: TypeContext, tx: StoreTransaction): WriteContext {
-    return { ...ctx, store: tx, tx };
+    return { store: tx, tx, config: ctx.config, schema: ctx.schema, now: ctx.now, nowTs: ctx.nowTs };
   }
 
   typeOf(ty: number): ResourceType {
@@ -187,7 +187,9 @@ export class ResourceTree {
         creator: originator,
         attrs: a,
       };
-      await type.beforeCreate?.(w, r, parent, req);
+      // a hook is awaited only when it is asynchronous: awaiting a synchronous one's undefined costs a turn
+      const checked = type.beforeCreate?.(w, r, parent, req);
+      if (checked) await checked;
       try {
         await tx.insert(r);
       } catch (e) {
@@ -200,7 +202,8 @@ export class ResourceTree {
           `a resource with ID '${id}' exists already`,
         );
       }
-      await parentType.childAdded?.(w, parent, r);
+      const added = parentType.childAdded?.(w, parent, r);
+      if (added) await added;
       return r;
     });
   }
@@ -223,14 +226,16 @@ export class ResourceTree {
         const parent = await tx.get(r.pi);
         changes.et = parent ? this.expiration(ctx, changes.et, parent) : changes.et;
       }
-      await type.beforeUpdate?.(w, r, changes, req);
+      const checking = type.beforeUpdate?.(w, r, changes, req);
+      if (checking) await checking;
       for (const [k, v] of Object.entries(changes)) {
         if (v === null) delete r.attrs[k];
         else r.attrs[k] = v;
       }
       r.attrs.lt = ctx.nowTs;
       if (typeof r.attrs.st === 'number') r.attrs.st += 1;
-      await type.afterUpdate?.(w, r, old);
+      const after = type.afterUpdate?.(w, r, old);
+      if (after) await after;
       await tx.update(r, before);
       return { resource: r, old, changes };
     });

@@ -14,7 +14,8 @@
  * descendants; a count of cached resources below each structured name keeps that from scanning the cache when
  * there are none.
  */
-import type { ChildQuery, LockMode, ResourceStore, StoreTransaction, StoredResource } from './store.js';
+import { settled, type SqliteStore, type SyncOps } from './sqlite.js';
+import type { ChildQuery, ResourceStore, StoreTransaction, StoredResource } from './store.js';
 
 type Change = { inserted: StoredResource } | { updated: StoredResource } | { removed: StoredResource };
 
@@ -29,7 +30,7 @@ export class CachedStore implements ResourceStore {
   private watched?: Promise<void>;
 
   constructor(
-    private readonly inner: ResourceStore,
+    private readonly inner: SqliteStore,
     /** true for types whose instances are too many to cache on create (e.g. contentInstance) */
     readonly isLeaf: (ty: number) => boolean,
     private readonly capacity = 10_000,
@@ -94,8 +95,9 @@ export class CachedStore implements ResourceStore {
   async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     let applied = false;
     try {
-      return await this.inner.transaction(async (itx) => {
-        const tx = new CachedTransaction(this, itx);
+      return await this.inner.transaction(async () => {
+        // the inner transaction holds the connection: its synchronous operations are ours to call
+        const tx = new CachedTransaction(this, this.inner.ops);
         const result = await fn(tx);
         // still inside the inner transaction, before any other one may start: the cache moves with the data
         applied = true;
@@ -203,68 +205,83 @@ export class CachedStore implements ResourceStore {
  */
 class CachedTransaction implements StoreTransaction {
   readonly changes: Change[] = [];
-  private readonly own = new Map<string, StoredResource | null>();
-  private readonly ownBySrn = new Map<string, StoredResource | null>();
+  /** its own writes by ri and by structured name (made on the first write: most transactions write little) */
+  private own?: Map<string, StoredResource | null>;
+  private ownBySrn?: Map<string, StoredResource | null>;
   private bypass = false;
 
   constructor(
     private readonly cache: CachedStore,
-    private readonly inner: StoreTransaction,
+    private readonly ops: SyncOps,
   ) {}
 
-  async get(ri: string): Promise<StoredResource | undefined> {
-    if (this.bypass) return this.inner.get(ri);
-    const mine = this.own.get(ri);
+  private getNow(ri: string): StoredResource | undefined {
+    if (this.bypass) return this.ops.get(ri);
+    const mine = this.own?.get(ri);
     if (mine !== undefined) return mine ?? undefined;
-    return this.cache.cached(ri) ?? (await this.inner.get(ri));
+    return this.cache.cached(ri) ?? this.ops.get(ri);
   }
 
-  async getByPath(srn: string): Promise<StoredResource | undefined> {
-    if (this.bypass) return this.inner.getByPath(srn);
-    const mine = this.ownBySrn.get(srn);
-    if (mine !== undefined) return mine ?? undefined;
-    return this.cache.cachedByPath(srn) ?? (await this.inner.getByPath(srn));
+  get(ri: string) {
+    return settled(() => this.getNow(ri));
+  }
+
+  getByPath(srn: string) {
+    return settled(() => {
+      if (this.bypass) return this.ops.getByPath(srn);
+      const mine = this.ownBySrn?.get(srn);
+      if (mine !== undefined) return mine ?? undefined;
+      return this.cache.cachedByPath(srn) ?? this.ops.getByPath(srn);
+    });
   }
 
   children(pi: string, q?: ChildQuery) {
-    return this.inner.children(pi, q);
+    return settled(() => this.ops.children(pi, q));
   }
 
   newestChild(pi: string, ty: number) {
-    return this.inner.newestChild(pi, ty);
+    return settled(() => this.ops.newestChild(pi, ty));
   }
 
   oldestChild(pi: string, ty: number) {
-    return this.inner.oldestChild(pi, ty);
+    return settled(() => this.ops.oldestChild(pi, ty));
   }
 
-  async lock(ri: string, mode: LockMode): Promise<StoredResource | undefined> {
-    const r = this.bypass ? await this.inner.lock(ri, mode) : await this.get(ri);
-    return r && { ...r, attrs: { ...r.attrs } };
+  lock(ri: string) {
+    return settled(() => {
+      const r = this.getNow(ri);
+      return r && { ...r, attrs: { ...r.attrs } };
+    });
   }
 
-  async insert(r: StoredResource) {
-    await this.inner.insert(r);
-    this.mine(r, r);
-    this.changes.push({ inserted: r });
+  insert(r: StoredResource) {
+    return settled(() => {
+      this.ops.insert(r);
+      this.mine(r, r);
+      this.changes.push({ inserted: r });
+    });
   }
 
-  async update(r: StoredResource, before?: StoredResource) {
-    await this.inner.update(r, before);
-    this.mine(r, r);
-    this.changes.push({ updated: r });
+  update(r: StoredResource, before?: StoredResource) {
+    return settled(() => {
+      this.ops.update(r, before);
+      this.mine(r, r);
+      this.changes.push({ updated: r });
+    });
   }
 
-  async deleteSubtree(r: StoredResource) {
-    const n = await this.inner.deleteSubtree(r);
-    this.mine(r, null);
-    if (!this.cache.isLeaf(r.ty)) this.bypass = true;
-    this.changes.push({ removed: r });
-    return n;
+  deleteSubtree(r: StoredResource) {
+    return settled(() => {
+      const n = this.ops.deleteSubtree(r);
+      this.mine(r, null);
+      if (!this.cache.isLeaf(r.ty)) this.bypass = true;
+      this.changes.push({ removed: r });
+      return n;
+    });
   }
 
   private mine(r: StoredResource, v: StoredResource | null) {
-    this.own.set(r.ri, v);
-    this.ownBySrn.set(r.srn, v);
+    (this.own ??= new Map()).set(r.ri, v);
+    (this.ownBySrn ??= new Map()).set(r.srn, v);
   }
 }

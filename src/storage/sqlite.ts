@@ -61,10 +61,10 @@ function prepare(db: Database.Database) {
       `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
        VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @doc)`,
     ),
-    update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, doc = @doc WHERE ri = @ri RETURNING seq`),
+    update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, doc = @doc WHERE ri = @ri`),
     // the indexed columns unchanged: rewriting only these leaves every index alone (SQLite touches an index only
     // when its columns are in the SET list)
-    updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE ri = @ri RETURNING seq`),
+    updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE ri = @ri`),
     seqOf: p(`SELECT seq FROM resources WHERE ri = ?`),
     insertLabel: p(`INSERT OR IGNORE INTO labels (lbl, seq) VALUES (?, ?)`),
     deleteLabels: p(`DELETE FROM labels WHERE seq = ?`),
@@ -79,8 +79,20 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** The synchronous reads and writes on the connection; the store hands them out behind its queue. */
-class SyncOps {
+/** Runs f and hands its result on as a settled promise (cheaper than an async function on the hot path). */
+export function settled<T>(f: () => T): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
+
+/**
+ * The synchronous reads and writes on the connection. The store hands them out behind its queue; the cache in front
+ * of it (cache.ts) calls them directly inside a transaction, which holds the queue.
+ */
+export class SyncOps {
   constructor(private readonly s: Statements) {}
 
   get(ri: string) {
@@ -127,13 +139,14 @@ class SyncOps {
     const cols = columns(r);
     const b = before?.attrs;
     const indexed = !b || b.lt !== r.attrs.lt || b.et !== r.attrs.et || b.cs !== r.attrs.cs;
-    const row = (
-      indexed ? this.s.update.get(cols) : this.s.updateDoc.get({ ri: cols.ri, st: cols.st, doc: cols.doc })
-    ) as { seq: number } | undefined;
-    if (!row) return;
+    const changed = indexed
+      ? this.s.update.run(cols)
+      : this.s.updateDoc.run({ ri: cols.ri, st: cols.st, doc: cols.doc });
+    if (changed.changes === 0) return;
     if (!b || labelsOf(b.lbl) !== labelsOf(r.attrs.lbl)) {
-      this.s.deleteLabels.run(row.seq);
-      this.writeLabels(row.seq, r.attrs.lbl);
+      const { seq } = this.s.seqOf.get(r.ri) as { seq: number };
+      this.s.deleteLabels.run(seq);
+      this.writeLabels(seq, r.attrs.lbl);
     }
   }
 
@@ -152,7 +165,7 @@ export class SqliteStore implements ResourceStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly stmt: Statements;
-  private readonly ops: SyncOps;
+  readonly ops: SyncOps;
   private readonly tx: StoreTransaction;
 
   private readonly groupCommit: boolean;
@@ -176,29 +189,23 @@ export class SqliteStore implements ResourceStore {
     const ops = this.ops;
     // inside a transaction the queue is held already: everything runs at once
     this.tx = {
-      get: async (ri) => ops.get(ri),
-      getByPath: async (srn) => ops.getByPath(srn),
-      children: async (pi, q) => ops.children(pi, q),
-      newestChild: async (pi, ty) => ops.newestChild(pi, ty),
-      oldestChild: async (pi, ty) => ops.oldestChild(pi, ty),
+      get: (ri) => settled(() => ops.get(ri)),
+      getByPath: (srn) => settled(() => ops.getByPath(srn)),
+      children: (pi, q) => settled(() => ops.children(pi, q)),
+      newestChild: (pi, ty) => settled(() => ops.newestChild(pi, ty)),
+      oldestChild: (pi, ty) => settled(() => ops.oldestChild(pi, ty)),
       // the transactions of this process go one at a time, and other processes are kept out by BEGIN IMMEDIATE:
       // the newest version is the one on the connection, and no one else can change it until we are done
-      lock: async (ri) => ops.get(ri),
-      insert: async (r) => ops.insert(r),
-      update: async (r, before) => ops.update(r, before),
-      deleteSubtree: async (r) => ops.deleteSubtree(r),
+      lock: (ri) => settled(() => ops.get(ri)),
+      insert: (r) => settled(() => ops.insert(r)),
+      update: (r, before) => settled(() => ops.update(r, before)),
+      deleteSubtree: (r) => settled(() => ops.deleteSubtree(r)),
     };
   }
 
   /** Runs a read now when nothing is in progress, else after it (never in the middle of a transaction). */
   private read<T>(fn: () => T): Promise<T> {
-    if (!this.busy) {
-      try {
-        return Promise.resolve(fn());
-      } catch (e) {
-        return Promise.reject(e as Error);
-      }
-    }
+    if (!this.busy) return settled(fn);
     return new Promise<T>((resolve, reject) =>
       this.queue.push({
         read: () => {
@@ -290,7 +297,7 @@ export class SqliteStore implements ResourceStore {
     return this.batch?.promise;
   }
 
-  async holdsLease(): Promise<boolean> {
+  async holdsLease(_name?: string): Promise<boolean> {
     return true; // one process owns the file
   }
 
