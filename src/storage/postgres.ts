@@ -56,7 +56,9 @@ CREATE TABLE resources (
   st      bigint,
   cs      bigint,
   creator text,
-  doc     jsonb NOT NULL                                    -- the attributes, short names
+  -- the attributes, short names. json, not jsonb: the text as written (attribute order as on SQLite), strings
+  -- may hold the NUL character (jsonb refuses it), and it is cheaper to write and read; ->> still serves queries on it
+  doc     json NOT NULL
 );
 CREATE INDEX resources_by_parent_type ON resources (pi, ty, seq);
 CREATE INDEX resources_by_parent ON resources (pi, seq);
@@ -123,7 +125,7 @@ interface Row {
   srn: string;
   ty: number;
   creator: string | null;
-  doc: Record<string, unknown>; // jsonb, parsed by pg
+  doc: Record<string, unknown>; // json, parsed by pg
 }
 
 const COLUMNS = 'ri, pi, srn, ty, creator, doc';
