@@ -3,6 +3,7 @@
  * One table below drives the parser, --help and the README's configuration table, so they cannot drift.
  */
 import { readFileSync } from 'node:fs';
+import { redactUrl } from './util/redact.js';
 
 export interface CseConfig {
   cseId: string;
@@ -24,6 +25,8 @@ export interface CseConfig {
   db: string;
   /** connections of the PostgreSQL pool */
   dbPoolSize: number;
+  /** the longest a database connect, statement, lock wait or idle transaction may take, in ms */
+  dbTimeoutMs: number;
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
   logLevel: string;
   /** default and maximum lifetime of a resource, in seconds (et is capped at now + this) */
@@ -105,6 +108,13 @@ export const OPTIONS: Option[] = [
     kind: 'int',
     default: 10,
     help: 'connections to PostgreSQL per CSE process',
+  },
+  {
+    key: 'dbTimeoutMs',
+    flag: 'db-timeout-ms',
+    kind: 'int',
+    default: 30_000,
+    help: 'PostgreSQL: the longest a connect, statement, lock wait or idle transaction may take (then 5000)',
   },
   {
     key: 'sqliteSynchronous',
@@ -336,8 +346,11 @@ function checkConfig(c: CseConfig) {
   if (!['OFF', 'NORMAL', 'FULL'].includes(c.sqliteSynchronous))
     throw new ConfigError('sqlite-synchronous must be OFF, NORMAL or FULL');
   if (c.db !== '' && !/^postgres(ql)?:\/\//.test(c.db))
-    throw new ConfigError(`db '${c.db}' must be a PostgreSQL URL (postgres://user@host:port/database) or empty`);
+    throw new ConfigError(
+      `db '${redactUrl(c.db)}' must be a PostgreSQL URL (postgres://user@host:port/database) or empty`,
+    );
   if (c.dbPoolSize < 1) throw new ConfigError('db-pool-size must be at least 1');
+  if (c.dbTimeoutMs < 100) throw new ConfigError('db-timeout-ms must be at least 100');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');
   if (c.releaseVersions.length === 0) throw new ConfigError('release-versions must not be empty');

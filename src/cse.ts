@@ -17,7 +17,7 @@ import { resourceTypes } from './resources/index.js';
 import { SchemaRegistry } from './schema/registry.js';
 import { Serializations, supportedSerializations } from './serialization/index.js';
 import { openStore, redactUrl } from './storage/open.js';
-import type { ResourceStore } from './storage/store.js';
+import { DuplicateResourceError, type ResourceStore } from './storage/store.js';
 import { projectRoot } from './util/project-root.js';
 
 const CSE_BASE = 5;
@@ -150,12 +150,20 @@ export class Cse {
     if (c.cseAcpi.length > 0) attrs.acpi = [...c.cseAcpi];
     else delete attrs.acpi;
     const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: CSE_BASE, creator: c.admin, attrs };
-    await this.store.transaction(async (tx) => {
-      // several processes on one database may start at once: the first inserts, the others update
-      const current = await tx.lock(ri, 'update');
-      if (current) await tx.update({ ...cb, attrs: { ...cb.attrs, ct: current.attrs.ct } }, current);
-      else await tx.insert(cb);
-    });
+    // several processes on one database may start at once: the first inserts, the others update (one that lost
+    // the race to insert runs again and finds the row)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.transaction(async (tx) => {
+          const current = await tx.lock(ri, 'update');
+          if (current) await tx.update({ ...cb, attrs: { ...cb.attrs, ct: current.attrs.ct } }, current);
+          else await tx.insert(cb);
+        });
+        return;
+      } catch (e) {
+        if (!(e instanceof DuplicateResourceError) || attempt >= 3) throw e;
+      }
+    }
   }
 
   /** Graceful stop: bindings stop accepting and finish in-flight requests, then the database closes. */

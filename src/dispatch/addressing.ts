@@ -8,6 +8,7 @@
  *   absolute      //sp.example/id-in/cse-in/ae/cnt
  */
 import { CseError, RSC, badRequest } from '../primitive/status.js';
+import { hasControlCharacter } from '../primitive/text.js';
 
 export interface CseIdentity {
   cseId: string;
@@ -21,8 +22,15 @@ export type Address =
   /** unstructured: a resource ID, then child resource names */
   | { kind: 'unstructured'; ri: string; path: string[]; attribute?: string };
 
+/** longer than any structured name this CSE stores (src/dispatch/tree.ts MAX_SRN_BYTES) plus the CSE and SP IDs */
+const MAX_ADDRESS_BYTES = 4096;
+
 export function parseAddress(to: string, cse: CseIdentity): Address {
   if (!to) throw badRequest('the target (to) is missing');
+  // no resource name holds a control character (rn is [A-Za-z0-9._-]), and a database may refuse one (NUL)
+  if (hasControlCharacter(to)) throw badRequest('the target (to) holds a control character');
+  if (Buffer.byteLength(to) > MAX_ADDRESS_BYTES)
+    throw badRequest(`the target (to) is longer than ${MAX_ADDRESS_BYTES} bytes`);
   let target = to;
   let attribute: string | undefined;
   const hash = target.indexOf('#');

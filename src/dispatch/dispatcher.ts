@@ -25,7 +25,9 @@ import {
   type ResponsePrimitive,
 } from '../primitive/primitive.js';
 import { CseError, RSC, badRequest, notFound } from '../primitive/status.js';
+import { hasControlCharacter } from '../primitive/text.js';
 import { parseAbsRelTimestamp, toTimestamp } from '../primitive/time.js';
+import { StoreUnavailableError } from '../storage/store.js';
 import { parseAddress } from './addressing.js';
 import { matchesFilter } from './filter.js';
 import { create } from './operations/create.js';
@@ -43,6 +45,8 @@ import { update } from './operations/update.js';
 import { checkOriginator, chooseAeId } from './registration.js';
 
 const AE = 2;
+/** an AE-ID or CSE-ID with its SP prefix fits many times over; the store indexes creators and AE-IDs */
+const MAX_ORIGINATOR_LENGTH = 1024;
 /** resultContent values whose content includes child resources or references to them */
 const WITH_CHILDREN = new Set([4, 5, 6, 8]);
 
@@ -129,6 +133,11 @@ export class Dispatcher {
       if (due === undefined) throw badRequest(`requestExpirationTimestamp '${req.rqet}' is not a timestamp`);
       if (due < Date.now()) throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired before it was processed');
     }
+    // an originator is an ID (TS-0001 7.2): no control characters (a database may refuse NUL), a bounded length
+    if (req.fr !== undefined && (hasControlCharacter(req.fr) || req.fr.length > MAX_ORIGINATOR_LENGTH))
+      throw badRequest(
+        `the originator (From) is not an ID: control characters, or longer than ${MAX_ORIGINATOR_LENGTH}`,
+      );
     const registering = req.op === Operation.Create && req.ty === AE;
     const ctx = tree.context();
     if (!registering) await checkOriginator(req.fr, c, ctx.store);
@@ -185,6 +194,10 @@ export class Dispatcher {
   }
 
   private errorResult(e: unknown, req: RequestPrimitive): OperationResult {
+    if (e instanceof StoreUnavailableError) {
+      this.log.warn({ rqi: req.rqi, to: req.to, op: req.op, cause: String((e.cause as Error)?.message) }, e.message);
+      return { rsc: RSC.INTERNAL_SERVER_ERROR, pc: { 'm2m:dbg': e.message } };
+    }
     if (e instanceof CseError) {
       this.log.debug({ rqi: req.rqi, rsc: e.rsc, to: req.to, op: req.op }, e.message);
       return { rsc: e.rsc, pc: { 'm2m:dbg': e.message } };

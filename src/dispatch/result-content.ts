@@ -46,6 +46,8 @@ export interface ShapeOptions {
   fc?: FilterCriteria;
   /** the child resources the originator may retrieve (TS-0001 10.2.6.2); the others and their subtrees are omitted */
   visible?: (r: StoredResource) => Promise<boolean>;
+  /** the request time: children whose et has passed are left out (the sweep may not have removed them yet) */
+  nowTs?: string;
 }
 
 export class ResultShaper {
@@ -141,12 +143,23 @@ export class ResultShaper {
     }
   }
 
+  /** Which children a response lists: those the originator may retrieve, and not expired. */
+  private listed(opts: ShapeOptions): ShapeOptions['visible'] {
+    const { visible, nowTs } = opts;
+    if (nowTs === undefined) return visible;
+    const alive = (c: StoredResource) => {
+      const et = c.attrs.et as string | undefined;
+      return et === undefined || et >= nowTs;
+    };
+    return visible ? async (c) => alive(c) && visible(c) : async (c) => alive(c);
+  }
+
   /** m2m:childResourceRef entries {nm, typ, val} of the direct children (fc ofst / lim honoured). */
   private async references(r: StoredResource, opts: ShapeOptions) {
     const limit = Math.min(opts.fc?.lim ?? MAX_CHILDREN, MAX_CHILDREN);
     const offset = Math.max(0, (opts.fc?.ofst ?? 1) - 1);
     const budget: Budget = { left: limit, partial: false, scan: MAX_SCANNED };
-    const { children, more } = await this.visibleChildren(r.ri, opts.visible, offset, limit, budget);
+    const { children, more } = await this.visibleChildren(r.ri, this.listed(opts), offset, limit, budget);
     const refs = children.map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, opts.drt) }));
     return { refs, partial: more };
   }
@@ -161,7 +174,7 @@ export class ResultShaper {
     const out: Record<string, unknown[]> = {};
     if (opts.fc?.lvl !== undefined && level > opts.fc.lvl) return out;
     const offset = level === 1 ? Math.max(0, (opts.fc?.ofst ?? 1) - 1) : 0;
-    const { children, more } = await this.visibleChildren(r.ri, opts.visible, offset, budget.left, budget);
+    const { children, more } = await this.visibleChildren(r.ri, this.listed(opts), offset, budget.left, budget);
     for (const c of children) {
       // the subtrees of earlier children may have used up what is left
       if (budget.left <= 0) {

@@ -36,6 +36,24 @@ export interface Updated {
   changes: Attributes;
 }
 
+/**
+ * Bounds the stores can index on every engine (a PostgreSQL b-tree entry holds at most 2704 bytes): longer names
+ * and labels are refused with 4000 on both stores alike rather than failing in one database.
+ */
+export const MAX_SRN_BYTES = 2048;
+export const MAX_LABEL_BYTES = 1024;
+
+/** Labels are indexed: none may hold NUL (a database refuses it) or be longer than MAX_LABEL_BYTES. */
+function checkLabels(lbl: unknown) {
+  if (!Array.isArray(lbl)) return;
+  for (const l of lbl) {
+    if (typeof l !== 'string') continue;
+    if (l.includes('\u0000')) throw badRequest('labels (lbl) must not hold the NUL character');
+    if (Buffer.byteLength(l) > MAX_LABEL_BYTES)
+      throw badRequest(`labels (lbl): a label is longer than ${MAX_LABEL_BYTES} bytes`);
+  }
+}
+
 export class ResourceTree {
   private counter = 0;
   /** per process: several CSE processes on one database create IDs at the same millisecond */
@@ -159,12 +177,22 @@ export class ResourceTree {
     const id = ri ?? this.newResourceId(spec.sn);
     const rn = (attrs.rn as string | undefined) ?? id;
     if (attrs.rn !== undefined) parentType.checkChildName?.(ctx, parentRef, rn);
+    const srn = `${parentRef.srn}/${rn}`;
+    if (Buffer.byteLength(srn) > MAX_SRN_BYTES)
+      throw badRequest(`the structured name '${srn.slice(0, 64)}...' would be longer than ${MAX_SRN_BYTES} bytes`);
+    checkLabels(attrs.lbl);
     return this.store.transaction(async (tx) => {
       const w = this.writeContext(ctx, tx);
       const parent = await tx.lock(parentRef.ri, parentType.childAdded ? 'update' : 'share');
       if (!parent) throw notFound(`the parent '${parentRef.srn}' no longer exists`);
-      if (attrs.rn !== undefined && (await tx.getByPath(`${parent.srn}/${rn}`)))
+      // a registration whose AE-ID is taken (by a concurrent one, here or in another process): the configured
+      // answer (TS-0004 7.4.5.2.1), before the name, which defaults to the AE-ID
+      if (ri !== undefined && (await tx.get(ri))) throw this.idTaken(ri);
+      if (attrs.rn !== undefined && (await tx.getByPath(`${parent.srn}/${rn}`))) {
+        // the AE-ID may have been registered between the two reads (READ COMMITTED sees each commit at once)
+        if (ri !== undefined && (await tx.get(ri))) throw this.idTaken(ri);
         throw new CseError(RSC.CONFLICT, `a resource named '${rn}' exists under '${parent.srn}' already`);
+      }
       if (attrs.acpi !== undefined) await this.checkAcpi(tx, ctx, attrs.acpi);
       const a: Attributes = { ...attrs };
       const wantsCreator = 'cr' in a;
@@ -194,18 +222,20 @@ export class ResourceTree {
         await tx.insert(r);
       } catch (e) {
         if (!(e instanceof DuplicateResourceError)) throw e;
-        // another request created it between our check and our insert (another process, or a retry)
+        // another request created it between our check and our insert (another process)
+        if (ri !== undefined && (e.column === 'ri' || (await tx.get(ri)))) throw this.idTaken(ri);
         if (e.column === 'srn')
           throw new CseError(RSC.CONFLICT, `a resource named '${rn}' exists under '${parent.srn}' already`);
-        throw new CseError(
-          ri !== undefined ? this.config.duplicateAeRsc : RSC.CONFLICT,
-          `a resource with ID '${id}' exists already`,
-        );
+        throw new CseError(RSC.CONFLICT, `a resource with ID '${id}' exists already`);
       }
       const added = parentType.childAdded?.(w, parent, r);
       if (added) await added;
       return r;
     });
+  }
+
+  private idTaken(ri: string) {
+    return new CseError(this.config.duplicateAeRsc, `the AE-ID '${ri}' is registered already`);
   }
 
   /**
@@ -214,6 +244,7 @@ export class ResourceTree {
    */
   update(ctx: TypeContext, target: StoredResource, requested: Attributes, req: RequestPrimitive): Promise<Updated> {
     const type = this.typeOf(target.ty);
+    checkLabels(requested.lbl);
     return this.store.transaction(async (tx) => {
       const w = this.writeContext(ctx, tx);
       const r = await tx.lock(target.ri, 'update');

@@ -273,6 +273,7 @@ class CachedTransaction implements StoreTransaction {
   deleteSubtree(r: StoredResource) {
     return settled(() => {
       const n = this.ops.deleteSubtree(r);
+      if (n === 0) return n; // gone already: another of that name may hold it now
       this.mine(r, null);
       if (!this.cache.isLeaf(r.ty)) this.bypass = true;
       this.changes.push({ removed: r });

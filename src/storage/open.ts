@@ -13,22 +13,17 @@ export async function openStore(config: CseConfig, schema: SchemaRegistry, log: 
     // loaded only when asked for: an embedded CSE never loads the PostgreSQL client
     const { PostgresStore } = await import('./postgres.js');
     // no cache: other processes on the database may change any resource at any time (docs/deployment.md)
-    return PostgresStore.open(config.db, { poolSize: config.dbPoolSize, log: log.child({ store: 'postgres' }) });
+    return PostgresStore.open(config.db, {
+      poolSize: config.dbPoolSize,
+      timeoutMs: config.dbTimeoutMs,
+      log: log.child({ store: 'postgres' }),
+    });
   }
   return new CachedStore(
-    new SqliteStore(join(config.dataDir, 'cse.db'), { synchronous: config.sqliteSynchronous }),
+    new SqliteStore(join(config.dataDir, 'cse.db'), { synchronous: config.sqliteSynchronous, exclusive: true }),
     // leaves: types of which no instance can have a child this CSE implements (contentInstance today)
     (ty) => !(schema.spec(ty)?.childTypes ?? []).some((c) => resourceTypes.has(c)),
   );
 }
 
-/** A database URL fit for a log line: without its password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
+export { redactUrl } from '../util/redact.js';

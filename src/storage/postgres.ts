@@ -19,6 +19,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import {
   DuplicateResourceError,
+  StoreUnavailableError,
   type ChildQuery,
   type LockMode,
   type ResourceStore,
@@ -164,9 +165,13 @@ const SQL = {
              INSERT INTO labels (lbl, seq) SELECT DISTINCT x, r.seq FROM r, unnest($7::text[]) x ON CONFLICT DO NOTHING
            )
            SELECT 1 FROM r`,
-  lockRoot: `SELECT 1 FROM resources WHERE ri = $1 FOR UPDATE`,
+  lockRoot: `SELECT 1 FROM resources WHERE ri = $1 AND srn = $2 FOR UPDATE`,
   // children's srn = parent srn + '/' + rn: the range ('srn/', 'srn0') holds exactly the descendants
   deleteRange: `DELETE FROM resources WHERE srn = $1 OR (srn > $2 AND srn < $3)`,
+  // the first delete goes only while the root is the resource asked for: a stale one (deleted meanwhile, and its
+  // name taken by another) must not take the newcomer; sent behind the root lock, its snapshot sees the outcome
+  deleteRangeOfRoot: `DELETE FROM resources WHERE (srn = $1 OR (srn > $2 AND srn < $3))
+                        AND EXISTS (SELECT 1 FROM resources WHERE ri = $4 AND srn = $1)`,
 };
 
 const q = (name: keyof typeof SQL, values: unknown[]): pg.QueryConfig => ({ name, text: SQL[name], values });
@@ -342,7 +347,10 @@ class PgTransaction extends Reads implements StoreTransaction {
     // The root first (FOR UPDATE waits for the creators holding it 'share', and new ones wait for us): a fixed
     // lock order, and every child of the root committed before the lock was granted is in the DELETE's snapshot.
     // Sent together: the server runs the DELETE (and takes its snapshot) only once the lock is granted.
-    const [root, first] = await Promise.all([this.run(q('lockRoot', [r.ri])), this.run(q('deleteRange', range))]);
+    const [root, first] = await Promise.all([
+      this.run(q('lockRoot', [r.ri, r.srn])),
+      this.run(q('deleteRangeOfRoot', [...range, r.ri])),
+    ]);
     let removed = first.rowCount ?? 0;
     if (!root.rowCount || removed <= 1) return removed; // gone already, or no descendant (none can appear now)
     // A descendant's creator may have held it while our DELETE waited, and committed a child that our snapshot
@@ -373,6 +381,11 @@ function leaseKey(name: string): number {
 export interface PostgresStoreOptions {
   /** connections in the pool (default 10); the lease session is one more */
   poolSize?: number;
+  /**
+   * the longest a connect, a statement, a lock wait or a transaction left idle may take (default 30 s): a database
+   * that stops answering, or a CSE process frozen inside a transaction, holds nobody up for longer
+   */
+  timeoutMs?: number;
   log?: Logger;
 }
 
@@ -392,11 +405,21 @@ export class PostgresStore extends Reads implements ResourceStore {
 
   /** Connects, brings the schema to the newest version and returns the store. */
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const timeout = opts.timeoutMs ?? 30_000;
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.poolSize ?? 10,
       pipeline: true,
       application_name: `onem2m-cse ${process.pid}`,
+      connectionTimeoutMillis: timeout,
+      keepAlive: true,
+      // enforced by the server: a statement or lock wait that takes too long fails, and a session that stays
+      // idle inside a transaction (its process frozen, its network gone) is ended, so its locks go
+      statement_timeout: timeout,
+      lock_timeout: timeout,
+      idle_in_transaction_session_timeout: timeout,
+      // and by the client, for a server that answers nothing at all
+      query_timeout: timeout + 1000,
     });
     // an idle connection that breaks (server restart) must not crash the process; the pool replaces it
     pool.on('error', (err) => opts.log?.warn({ err }, 'an idle PostgreSQL connection failed'));
@@ -417,7 +440,7 @@ export class PostgresStore extends Reads implements ResourceStore {
   }
 
   protected run(query: pg.QueryConfig): Promise<pg.QueryResult<Row>> {
-    return this.pool.query<Row>(query);
+    return this.pool.query<Row>(query).catch((e: unknown) => Promise.reject(unavailable(e)));
   }
 
   async expired(now: string, limit: number) {
@@ -427,7 +450,12 @@ export class PostgresStore extends Reads implements ResourceStore {
   async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('the store is closed');
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (e) {
+        throw unavailable(e);
+      }
       const tx = new PgTransaction(client);
       let broken: Error | undefined;
       try {
@@ -455,7 +483,7 @@ export class PostgresStore extends Reads implements ResourceStore {
           }
         }
         const conflict = isTransient(tx.failure) ? tx.failure : isTransient(e) ? e : undefined;
-        if (!conflict || attempt >= MAX_ATTEMPTS || broken) throw e;
+        if (!conflict || attempt >= MAX_ATTEMPTS || broken) throw unavailable(e);
         this.log?.debug({ code: codeOf(conflict), attempt }, 'transaction conflict, running it again');
       } finally {
         client.release(broken);
@@ -551,6 +579,27 @@ export class PostgresStore extends Reads implements ResourceStore {
       this.lease = undefined;
       await lease.client.end().catch(() => undefined);
     }
-    await this.pool.end();
+    // bounded: a server that answers nothing must not keep the process from stopping
+    await Promise.race([this.pool.end(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   }
+}
+
+/** SQLSTATEs of a statement cancelled by statement_timeout, and of a lock not granted within lock_timeout. */
+const TIMED_OUT = new Set(['57014', '55P03']);
+
+/** A timeout or a lost connection -> StoreUnavailableError (5000 with a readable message); anything else as it is. */
+function unavailable(e: unknown): unknown {
+  if (e instanceof StoreUnavailableError) return e;
+  const code = codeOf(e);
+  const message = (e as Error | undefined)?.message ?? '';
+  if (TIMED_OUT.has(code as string) || /timeout/i.test(message))
+    return new StoreUnavailableError('the database did not answer in time', { cause: e });
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || code === '57P01' || code === '57P03' || /^E[A-Z]+$/.test(code))
+  )
+    return new StoreUnavailableError('the database cannot be reached', { cause: e });
+  if (/Connection terminated|connection error|not queryable/i.test(message))
+    return new StoreUnavailableError('the database cannot be reached', { cause: e });
+  return e;
 }

@@ -15,7 +15,7 @@
  * before it is durable, and the commit cost (WAL page writes) is shared by the whole batch.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrateSqlite } from './sqlite-schema.js';
 import {
@@ -66,6 +66,7 @@ function prepare(db: Database.Database) {
     // when its columns are in the SET list)
     updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE ri = @ri`),
     seqOf: p(`SELECT seq FROM resources WHERE ri = ?`),
+    owns: p(`SELECT 1 FROM resources WHERE ri = ? AND srn = ?`),
     insertLabel: p(`INSERT OR IGNORE INTO labels (lbl, seq) VALUES (?, ?)`),
     deleteLabels: p(`DELETE FROM labels WHERE seq = ?`),
     deleteSubtree: p(`DELETE FROM resources WHERE srn = @srn OR (srn > @lo AND srn < @hi)`),
@@ -151,6 +152,9 @@ export class SyncOps {
   }
 
   deleteSubtree(r: StoredResource) {
+    // only while r is still the resource of that name: a stale r (deleted meanwhile, its name taken by another)
+    // must not take the newcomer
+    if (!this.s.owns.get(r.ri, r.srn)) return 0;
     // children's srn = parent srn + '/' + rn: the range ('srn/', 'srn0') holds exactly the descendants
     return this.s.deleteSubtree.run({ srn: r.srn, lo: `${r.srn}/`, hi: `${r.srn}0` }).changes;
   }
@@ -175,10 +179,19 @@ export class SqliteStore implements ResourceStore {
   private batch?: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
   private closed = false;
 
-  constructor(file: string, opts: { synchronous?: Synchronous; groupCommit?: boolean } = {}) {
+  /** the lock file that keeps a second CSE process off the file (with `exclusive`) */
+  private lockFile?: string;
+
+  constructor(file: string, opts: { synchronous?: Synchronous; groupCommit?: boolean; exclusive?: boolean } = {}) {
     this.groupCommit = opts.groupCommit ?? true;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
+    if (opts.exclusive && file !== ':memory:') this.lockFile = takeLock(`${file}.lock`);
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      this.releaseLock();
+      throw e;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     this.db.pragma('foreign_keys = OFF');
@@ -346,7 +359,52 @@ export class SqliteStore implements ResourceStore {
     if (wait) await wait;
     this.commitBatch();
     if (this.db.open) this.db.close();
+    this.releaseLock();
     this.next();
+  }
+
+  private releaseLock() {
+    if (!this.lockFile) return;
+    try {
+      unlinkSync(this.lockFile);
+    } catch {
+      /* gone already */
+    }
+    this.lockFile = undefined;
+  }
+}
+
+/**
+ * One CSE process per SQLite file: its cache would not see another's writes (docs/deployment.md). The lock file
+ * holds the owner's pid; one left by a process that died (kill -9) is taken over.
+ */
+function takeLock(path: string): string {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return path;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && alive(pid))
+      throw new Error(
+        `the database ${path.slice(0, -'.lock'.length)} is in use by another CSE process (pid ${pid}): one process ` +
+          `per SQLite file; several processes share a PostgreSQL database (--db)`,
+      );
+    unlinkSync(path); // its owner is gone
+  }
+  throw new Error(`cannot take the lock ${path}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -13,7 +13,8 @@
  *   'share' when children are added under it (it cannot be deleted meanwhile), 'update' when it is changed
  *   (writers of one resource go one at a time: a container's cni / cbs / st stay exact).
  * - `deleteSubtree` takes every descendant, including those created under it by transactions that committed
- *   while it ran (PostgreSQL: the root is locked first and the delete repeats until nothing is left).
+ *   while it ran (PostgreSQL: the root is locked first and the delete repeats until nothing is left). It removes
+ *   nothing (0) when the resource is gone, even if another resource has taken its structured name since.
  * - A second resource with an existing ri or structured name is refused with `DuplicateResourceError`.
  */
 
@@ -100,5 +101,16 @@ export class DuplicateResourceError extends Error {
   ) {
     super(`a resource with ${column} '${value}' exists already`);
     this.name = 'DuplicateResourceError';
+  }
+}
+
+/**
+ * The database did not answer in time, or cannot be reached (a PostgreSQL server that is down, frozen or holds a
+ * lock too long): the request fails with 5000 and this message, the process goes on.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
   }
 }

@@ -58,6 +58,18 @@ describe('concurrent requests keep the tree exact', () => {
     expect(children.filter((c) => c.rn === 'same0')).toHaveLength(1);
   });
 
+  it('concurrent registrations of one AE-ID: one 2001, the others the duplicate answer (4117), never 4105', async () => {
+    for (let round = 0; round < 15; round++) {
+      const fr = `Cdup${round}`;
+      const replies = await Promise.all(
+        [0, 1, 2].map(() =>
+          request({ path: '/cse-in', fr, ty: 2, body: { 'm2m:ae': { api: 'Ndup', rr: false, srv: ['3'] } } }),
+        ),
+      );
+      expect(replies.map((r) => r.rsc).sort(), JSON.stringify(replies.map((r) => r.body))).toEqual([2001, 4117, 4117]);
+    }
+  });
+
   it('1,000 concurrent creates into a container with mni 10 leave cni 10 and cbs / st exact', async () => {
     expect((await cnt('/cse-in/conc', { rn: 'bounded', mni: 10 })).rsc).toBe(2001);
     // contents of different sizes, so that cbs tells which instances were kept

@@ -24,6 +24,28 @@ const soon = (ms: number) => toTimestamp(Date.now() + ms);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('expiration', () => {
+  it('a child whose et passed is left out of child listings (rcn 4, 6, 8) before the sweep runs', async () => {
+    expect((await request({ path: '/cse-in/expae', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'lst' } } })).rsc).toBe(
+      2001,
+    );
+    const mk = (rn: string, et?: string) =>
+      request({ path: '/cse-in/expae/lst', fr: AE, ty: 3, body: { 'm2m:cnt': { rn, ...(et ? { et } : {}) } } });
+    expect((await mk('brief', soon(300))).rsc).toBe(2001);
+    expect((await mk('stays')).rsc).toBe(2001);
+    await sleep(500);
+    for (const admin of [false, true]) {
+      const fr = admin ? 'CAdmin' : AE;
+      const rcn4 = (await request({ path: '/cse-in/expae/lst?rcn=4', fr })).body['m2m:cnt'];
+      expect(rcn4['m2m:cnt'].map((c: { rn: string }) => c.rn)).toEqual(['stays']);
+      const rcn6 = (await request({ path: '/cse-in/expae/lst?rcn=6', fr })).body['m2m:rrl'];
+      expect(rcn6.rrf.map((c: { nm: string }) => c.nm)).toEqual(['stays']);
+      const rcn5 = (await request({ path: '/cse-in/expae/lst?rcn=5', fr })).body['m2m:cnt'];
+      expect(rcn5.ch.map((c: { nm: string }) => c.nm)).toEqual(['stays']);
+    }
+    // found on access, it goes (and leaves nothing for the sweep of a later test)
+    expect((await request({ path: '/cse-in/expae/lst/brief', fr: AE })).rsc).toBe(4004);
+  });
+
   it('a resource whose et passed is gone on access, with its subtree', async () => {
     const c = await request({
       path: '/cse-in/expae',

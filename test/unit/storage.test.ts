@@ -1,5 +1,5 @@
 /** The SQLite store's group commit, its migrations, and the resource cache in front of it (real SQLite files). */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -73,6 +73,26 @@ describe('SqliteStore group commit', () => {
     expect(await other.get('a')).toBeDefined();
     await other.close();
     await store.close();
+  });
+});
+
+describe('SqliteStore: one CSE process per file', () => {
+  it('a second exclusive opener is refused while the first holds the file, and may open it after', async () => {
+    const file = dbFile();
+    const first = new SqliteStore(file, { exclusive: true });
+    expect(() => new SqliteStore(file, { exclusive: true })).toThrow(/in use by another CSE process \(pid \d+\)/);
+    await first.close();
+    const second = new SqliteStore(file, { exclusive: true });
+    await second.close();
+  });
+
+  it('a lock left by a process that died is taken over', async () => {
+    const file = dbFile();
+    writeFileSync(`${file}.lock`, '4194400'); // above any pid Linux hands out (pid_max is at most 2^22)
+    const store = new SqliteStore(file, { exclusive: true });
+    expect(readFileSync(`${file}.lock`, 'utf8')).toBe(String(process.pid));
+    await store.close();
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 });
 

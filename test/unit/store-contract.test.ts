@@ -140,6 +140,18 @@ describe.each(Object.entries(stores))('ResourceStore contract: %s', (_name, make
     expect(await store.transaction((tx) => tx.deleteSubtree(a))).toBe(0);
   });
 
+  it('a stale delete takes nothing: not the resource that has taken the name since', async () => {
+    const old = (await store.get('ab'))!;
+    await store.transaction((tx) => tx.deleteSubtree(old));
+    await store.transaction(async (tx) => {
+      await tx.insert(res('ab2', 'cb/ab', 'cb', 3));
+      await tx.insert(res('ab2c', 'cb/ab/c', 'ab2', CIN));
+    });
+    expect(await store.transaction((tx) => tx.deleteSubtree(old))).toBe(0);
+    expect((await store.getByPath('cb/ab'))?.ri).toBe('ab2');
+    expect((await store.getByPath('cb/ab/c'))?.ri).toBe('ab2c');
+  });
+
   it('lists expired resources, soonest first, up to a limit', async () => {
     expect(ris(await store.expired('20260401T000000', 10))).toEqual(['sub', 'i1']);
     expect(ris(await store.expired('20260401T000000', 1))).toEqual(['sub']);

@@ -19,7 +19,7 @@ export const remove: OperationHandler = {
     const type = tree.typeOf(resource.ty);
     await type.checkAccess?.(ctx, resource, 'delete');
     // the content describes the resource as it was, so it is shaped before the delete
-    const { pc } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
+    const { pc } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible, nowTs: ctx.nowTs });
     if (!(await tree.delete(ctx, resource))) throw notFound(`resource '${resource.srn}' no longer exists`);
     return pc === undefined ? { rsc: RSC.DELETED } : { rsc: RSC.DELETED, pc };
   },

@@ -28,7 +28,7 @@ export const retrieve: OperationHandler = {
         throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
       return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
     }
-    const { pc, partial } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible });
+    const { pc, partial } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible, nowTs: ctx.nowTs });
     return partial ? { rsc: RSC.OK, pc, cnst: 1 } : { rsc: RSC.OK, pc };
   },
 };

@@ -1,0 +1,75 @@
+/**
+ * Values that databases treat specially answer the same on both stores (this file runs in the sqlite and the
+ * postgres projects): NUL inside content is stored as sent; NUL in labels, addresses or originators, and names or
+ * labels longer than any store can index, are refused with 4000 and a readable m2m:dbg, never a 5000.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Operation } from '../../src/primitive/primitive.js';
+import { MAX_LABEL_BYTES, MAX_SRN_BYTES } from '../../src/dispatch/tree.js';
+import { startTestCse, type TestCse } from '../helpers/cse.js';
+import { client } from '../helpers/http.js';
+
+let t: TestCse;
+let request: ReturnType<typeof client>;
+const AE = 'Cvalues';
+beforeAll(async () => {
+  t = await startTestCse();
+  request = client(t.url);
+  const r = await request({
+    path: '/cse-in',
+    fr: AE,
+    ty: 2,
+    body: { 'm2m:ae': { rn: 'values', api: 'Nv', rr: false, srv: ['3'] } },
+  });
+  expect(r.rsc).toBe(2001);
+  expect((await request({ path: '/cse-in/values', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'c' } } })).rsc).toBe(2001);
+});
+afterAll(() => t.stop());
+
+const cnt = (attrs: Record<string, unknown>) =>
+  request({ path: '/cse-in/values', fr: AE, ty: 3, body: { 'm2m:cnt': attrs } });
+
+describe('values the stores treat specially', () => {
+  it('content with NUL, quotes and any unicode is stored and read back as sent', async () => {
+    const con = 'a\u0000b \' " \\ % _ \u00e9 \u{1f600}';
+    const w = await request({ path: '/cse-in/values/c', fr: AE, ty: 4, body: { 'm2m:cin': { con } } });
+    expect(w.rsc).toBe(2001);
+    expect((await request({ path: '/cse-in/values/c/la', fr: AE })).body['m2m:cin'].con).toBe(con);
+    const lbl = ["it's", 'a"b', 'x\\y', '50%', 'a_b', '\u{1f600}'];
+    const c = await cnt({ rn: 'quoted', lbl });
+    expect(c.rsc).toBe(2001);
+    expect((await request({ path: '/cse-in/values/quoted', fr: AE })).body['m2m:cnt'].lbl).toEqual(lbl);
+  });
+
+  it('a label with NUL, or longer than the stores index, is 4000 on create and on update', async () => {
+    for (const lbl of [['a\u0000b'], ['x'.repeat(MAX_LABEL_BYTES + 1)]]) {
+      const r = await cnt({ lbl });
+      expect(r.rsc).toBe(4000);
+      expect(r.body['m2m:dbg']).toMatch(/labels/);
+      const u = await request({ method: 'PUT', path: '/cse-in/values/c', fr: AE, body: { 'm2m:cnt': { lbl } } });
+      expect(u.rsc).toBe(4000);
+    }
+  });
+
+  it('a name whose structured name would be longer than the stores index is 4000', async () => {
+    const r = await cnt({ rn: 'n'.repeat(MAX_SRN_BYTES) });
+    expect(r.rsc).toBe(4000);
+    expect(r.body['m2m:dbg']).toMatch(/structured name/);
+  });
+
+  it('an address with NUL (%00) is 4000 for a retrieve and a delete', async () => {
+    expect((await request({ path: '/cse-in/values/c%00x', fr: AE })).rsc).toBe(4000);
+    expect((await request({ method: 'DELETE', path: '/cse-in/values/%00', fr: AE })).rsc).toBe(4000);
+  });
+
+  it('an originator with a control character is 4000 (CoAP and MQTT carry any bytes)', async () => {
+    const rsp = await t.cse.dispatcher.process({
+      op: Operation.Retrieve,
+      to: 'cse-in',
+      fr: 'C\u0000x',
+      rqi: '1',
+      rvi: '3',
+    });
+    expect(rsp.rsc).toBe(4000);
+  });
+});
