@@ -599,7 +599,7 @@ function unavailable(e: unknown): unknown {
     (code.startsWith('08') || code === '57P01' || code === '57P03' || /^E[A-Z]+$/.test(code))
   )
     return new StoreUnavailableError('the database cannot be reached', { cause: e });
-  if (/Connection terminated|connection error|not queryable/i.test(message))
+  if (/Connection terminated|connection error|not queryable|after calling end on the pool/i.test(message))
     return new StoreUnavailableError('the database cannot be reached', { cause: e });
   return e;
 }
