@@ -10,6 +10,7 @@ import { CoapBinding } from './bindings/coap/server.js';
 import { HttpBinding } from './bindings/http/server.js';
 import type { CseConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { EventBus } from './events/events.js';
 import { ResultShaper } from './dispatch/result-content.js';
 import { ResourceTree } from './dispatch/tree.js';
 import { toTimestamp } from './primitive/time.js';
@@ -39,7 +40,8 @@ export class Cse {
   static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
     const schema = new SchemaRegistry(join(projectRoot(), 'specs'));
     const store = await openStore(config, schema, log);
-    const tree = new ResourceTree(store, schema, config, resourceTypes);
+    const events = new EventBus(log.child({ component: 'events' }));
+    const tree = new ResourceTree(store, schema, config, resourceTypes, events);
     const dispatcher = new Dispatcher({ tree, shaper: new ResultShaper(schema, store), config }, log);
     const cse = new Cse(config, store, tree, dispatcher, log);
     const serializations = new Serializations();

@@ -18,6 +18,7 @@ import { RegistrationPolicy } from '../access/registration-policy.js';
 import { Privilege } from '../access/rules.js';
 import { TokenVerifier } from '../access/token.js';
 import type { CseConfig } from '../config.js';
+import type { TypeContext } from '../resources/resource-type.js';
 import {
   Operation,
   type RequestContext,
@@ -94,20 +95,19 @@ export class Dispatcher {
 
   async process(req: RequestPrimitive, context?: RequestContext): Promise<ResponsePrimitive> {
     let result: OperationResult;
+    const ctx = this.deps.tree.context();
     try {
-      result = await this.handle(req, context);
+      result = await this.handle(req, context, ctx);
     } catch (e) {
       result = this.errorResult(e, req);
     }
-    // nothing is acknowledged before it is committed (group commit shares one commit among concurrent requests)
-    const pending = this.deps.tree.store.committed();
-    if (pending) {
-      try {
-        await pending;
-      } catch (err) {
-        this.log.error({ err, rqi: req.rqi }, 'commit failed');
-        result = { rsc: RSC.INTERNAL_SERVER_ERROR, pc: { 'm2m:dbg': 'the change could not be stored' } };
-      }
+    // nothing is acknowledged before it is committed (group commit shares one commit among concurrent requests),
+    // and what the request changed is published only then
+    try {
+      await this.deps.tree.settle(ctx);
+    } catch (err) {
+      this.log.error({ err, rqi: req.rqi }, 'commit failed');
+      result = { rsc: RSC.INTERNAL_SERVER_ERROR, pc: { 'm2m:dbg': 'the change could not be stored' } };
     }
     const rsp: ResponsePrimitive = { ...result, rqi: req.rqi ?? '' };
     rsp.rvi = req.rvi ?? this.config.releaseVersions[this.config.releaseVersions.length - 1];
@@ -115,7 +115,11 @@ export class Dispatcher {
     return rsp;
   }
 
-  private async handle(req: RequestPrimitive, context: RequestContext | undefined): Promise<OperationResult> {
+  private async handle(
+    req: RequestPrimitive,
+    context: RequestContext | undefined,
+    ctx: TypeContext,
+  ): Promise<OperationResult> {
     const c = this.config;
     const { tree } = this.deps;
     // authentication first: an unauthenticated request learns nothing, not even which versions are supported
@@ -139,7 +143,6 @@ export class Dispatcher {
         `the originator (From) is not an ID: control characters, or longer than ${MAX_ORIGINATOR_LENGTH}`,
       );
     const registering = req.op === Operation.Create && req.ty === AE;
-    const ctx = tree.context();
     if (!registering) await checkOriginator(req.fr, c, ctx.store);
     const handler = HANDLERS[req.op];
     if (!handler && req.op !== Operation.Notify)

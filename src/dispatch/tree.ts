@@ -21,6 +21,7 @@ import {
   type StoredResource,
 } from '../storage/store.js';
 import { RequestReads } from '../storage/request-reads.js';
+import { EventBus, type ResourceEvent } from '../events/events.js';
 import type { Address } from './addressing.js';
 
 export interface Target {
@@ -34,6 +35,19 @@ export interface Updated {
   resource: StoredResource;
   old: Attributes;
   changes: Attributes;
+}
+
+/** Adds an event to the request's list (published by `settle` after the commit). */
+function note(ctx: TypeContext, e: ResourceEvent) {
+  (ctx.events ??= []).push(e);
+}
+
+/** The attributes an UPDATE changed: added, removed, or with another value (lt and st included). */
+function changedNames(old: Attributes, now: Attributes): string[] {
+  const names: string[] = [];
+  for (const k of Object.keys(now)) if (JSON.stringify(old[k]) !== JSON.stringify(now[k])) names.push(k);
+  for (const k of Object.keys(old)) if (!(k in now)) names.push(k);
+  return names;
 }
 
 /**
@@ -66,6 +80,7 @@ export class ResourceTree {
     readonly schema: SchemaRegistry,
     readonly config: CseConfig,
     readonly types: ReadonlyMap<number, ResourceType>,
+    readonly events: EventBus = new EventBus(),
   ) {
     for (const t of types.values()) for (const n of t.virtualNames ?? []) this.virtualNames.add(n);
   }
@@ -138,14 +153,14 @@ export class ResourceTree {
       const v = await this.types.get(parent.ty)?.virtualChild?.(ctx, parent, name);
       const et = v?.attrs.et as string | undefined;
       if (!v || et === undefined || et >= ctx.nowTs) return v;
-      await this.delete(ctx, v);
+      await this.delete(ctx, v, 'expired');
     }
   }
 
   private async alive(ctx: TypeContext, r: StoredResource): Promise<StoredResource> {
     const et = r.attrs.et as string | undefined;
     if (et !== undefined && et < ctx.nowTs) {
-      await this.delete(ctx, r);
+      await this.delete(ctx, r, 'expired');
       throw notFound(`resource '${r.srn}' has expired`);
     }
     return r;
@@ -181,7 +196,7 @@ export class ResourceTree {
     if (Buffer.byteLength(srn) > MAX_SRN_BYTES)
       throw badRequest(`the structured name '${srn.slice(0, 64)}...' would be longer than ${MAX_SRN_BYTES} bytes`);
     checkLabels(attrs.lbl);
-    return this.store.transaction(async (tx) => {
+    const created = this.store.transaction(async (tx) => {
       const w = this.writeContext(ctx, tx);
       const parent = await tx.lock(parentRef.ri, parentType.childAdded ? 'update' : 'share');
       if (!parent) throw notFound(`the parent '${parentRef.srn}' no longer exists`);
@@ -230,6 +245,10 @@ export class ResourceTree {
       }
       const added = parentType.childAdded?.(w, parent, r);
       if (added) await added;
+      return { r, parent };
+    });
+    return created.then(({ r, parent }) => {
+      note(ctx, { type: 'created', resource: r, parent });
       return r;
     });
   }
@@ -245,36 +264,60 @@ export class ResourceTree {
   update(ctx: TypeContext, target: StoredResource, requested: Attributes, req: RequestPrimitive): Promise<Updated> {
     const type = this.typeOf(target.ty);
     checkLabels(requested.lbl);
-    return this.store.transaction(async (tx) => {
-      const w = this.writeContext(ctx, tx);
-      const r = await tx.lock(target.ri, 'update');
-      if (!r) throw notFound(`resource '${target.srn}' no longer exists`);
-      const old = { ...r.attrs };
-      const before: StoredResource = { ...r, attrs: old };
-      const changes = { ...requested };
-      if (changes.acpi !== undefined && changes.acpi !== null) await this.checkAcpi(tx, ctx, changes.acpi);
-      if (changes.et !== undefined) {
-        const parent = await tx.get(r.pi);
-        changes.et = parent ? this.expiration(ctx, changes.et, parent) : changes.et;
-      }
-      const checking = type.beforeUpdate?.(w, r, changes, req);
-      if (checking) await checking;
-      for (const [k, v] of Object.entries(changes)) {
-        if (v === null) delete r.attrs[k];
-        else r.attrs[k] = v;
-      }
-      r.attrs.lt = ctx.nowTs;
-      if (typeof r.attrs.st === 'number') r.attrs.st += 1;
-      const after = type.afterUpdate?.(w, r, old);
-      if (after) await after;
-      await tx.update(r, before);
-      return { resource: r, old, changes };
-    });
+    return this.store
+      .transaction(async (tx) => {
+        const w = this.writeContext(ctx, tx);
+        const r = await tx.lock(target.ri, 'update');
+        if (!r) throw notFound(`resource '${target.srn}' no longer exists`);
+        const old = { ...r.attrs };
+        const before: StoredResource = { ...r, attrs: old };
+        const changes = { ...requested };
+        if (changes.acpi !== undefined && changes.acpi !== null) await this.checkAcpi(tx, ctx, changes.acpi);
+        if (changes.et !== undefined) {
+          const parent = await tx.get(r.pi);
+          changes.et = parent ? this.expiration(ctx, changes.et, parent) : changes.et;
+        }
+        const checking = type.beforeUpdate?.(w, r, changes, req);
+        if (checking) await checking;
+        for (const [k, v] of Object.entries(changes)) {
+          if (v === null) delete r.attrs[k];
+          else r.attrs[k] = v;
+        }
+        r.attrs.lt = ctx.nowTs;
+        if (typeof r.attrs.st === 'number') r.attrs.st += 1;
+        const after = type.afterUpdate?.(w, r, old);
+        if (after) await after;
+        await tx.update(r, before);
+        return { resource: r, old, changes };
+      })
+      .then((u) => {
+        note(ctx, { type: 'updated', resource: u.resource, changed: changedNames(u.old, u.resource.attrs) });
+        return u;
+      });
   }
 
   /** Deletes r and its subtree in one transaction; false when it was gone already. */
-  delete(ctx: TypeContext, r: StoredResource): Promise<boolean> {
-    return this.store.transaction((tx) => this.deleteIn(this.writeContext(ctx, tx), r));
+  async delete(ctx: TypeContext, r: StoredResource, cause: 'request' | 'expired' = 'request'): Promise<boolean> {
+    const removed = await this.store.transaction((tx) => this.deleteIn(this.writeContext(ctx, tx), r));
+    if (removed) note(ctx, { type: 'deleted', resource: r, cause });
+    return removed;
+  }
+
+  /**
+   * Waits until this request's writes are committed (SQLite group commit shares one commit among concurrent
+   * requests), then publishes what they changed: the one place events leave the tree. Rejects if the commit
+   * failed; nothing is published then.
+   */
+  async settle(ctx: TypeContext): Promise<void> {
+    const pending = this.store.committed();
+    if (pending) await pending;
+    if (ctx.events) this.events.publish(ctx.events.splice(0));
+  }
+
+  /** A RETRIEVE of r: a type that reports it raises 'retrievedEmpty' when r has no child (only if anyone listens). */
+  async retrieved(ctx: TypeContext, r: StoredResource): Promise<void> {
+    if (!this.events.active || !this.types.get(r.ty)?.reportsEmptyRetrieve) return;
+    if ((await ctx.store.children(r.ri, { limit: 1 })).length === 0) note(ctx, { type: 'retrievedEmpty', resource: r });
   }
 
   /**
@@ -329,12 +372,15 @@ export class ResourceTree {
       const due = await this.store.expired(ctx.nowTs, batch);
       if (due.length === 0) return removed;
       // one transaction for the batch; a root whose ancestor went earlier in it is gone already
-      removed += await this.store.transaction(async (tx) => {
+      const gone = await this.store.transaction(async (tx) => {
         const w = this.writeContext(ctx, tx);
-        let n = 0;
-        for (const r of due) if ((await tx.get(r.ri)) && (await this.deleteIn(w, r))) n++;
-        return n;
+        const list: StoredResource[] = [];
+        for (const r of due) if ((await tx.get(r.ri)) && (await this.deleteIn(w, r))) list.push(r);
+        return list;
       });
+      for (const r of gone) note(ctx, { type: 'deleted', resource: r, cause: 'expired' });
+      removed += gone.length;
+      await this.settle(ctx);
       if (due.length < batch) return removed;
     }
   }

@@ -34,6 +34,7 @@ async function enforceLimits(ctx: WriteContext, cnt: StoredResource) {
 export const container: ResourceType = {
   ty: 3,
   virtualNames: VIRTUAL,
+  reportsEmptyRetrieve: true,
 
   checkChildName(_ctx, _parent, rn) {
     // la / ol name the virtual latest / oldest resources (TS-0004 6.8; TS-0018 DMR/CRE/010, 011)

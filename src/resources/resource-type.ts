@@ -9,6 +9,7 @@
  * conflict, so a hook changes nothing but its arguments and the store.
  */
 import type { CseConfig } from '../config.js';
+import type { ResourceEvent } from '../events/events.js';
 import type { RequestPrimitive } from '../primitive/primitive.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { Attributes, StoreReader, StoreTransaction, StoredResource } from '../storage/store.js';
@@ -21,6 +22,8 @@ export interface TypeContext {
   /** the request time, ms and as a oneM2M timestamp */
   readonly now: number;
   readonly nowTs: string;
+  /** what this request's committed writes changed, published after the commit (src/events/events.ts) */
+  events?: ResourceEvent[];
 }
 
 /** Inside a transaction: reads see its writes, and `tx` writes. */
@@ -51,6 +54,8 @@ export interface ResourceType {
    */
   childAdded?(ctx: WriteContext, parent: StoredResource, child: StoredResource): Maybe<void>;
   childRemoved?(ctx: WriteContext, parent: StoredResource, child: StoredResource): Maybe<void>;
+  /** a RETRIEVE of a resource of this type with no child raises a 'retrievedEmpty' event (a container: net 5) */
+  readonly reportsEmptyRetrieve?: boolean;
   /** the names of this type's virtual children (TS-0004 6.8), e.g. `la` / `ol` of a container */
   readonly virtualNames?: ReadonlySet<string>;
   /** virtual children, e.g. `la` / `ol`: the resource they stand for, or a CseError */

@@ -9,11 +9,12 @@ export const retrieve: OperationHandler = {
     if (!req.atrl) attributeList(req.pc);
   },
 
-  async execute({ tree, shaper }, req, { resource, address, ctx, visible }) {
+  async execute({ tree, shaper }, req, { resource, address, ctx, visible, virtual }) {
     // access control has granted DISCOVERY by now (the dispatcher maps fu = 1 to it, TS-0003 7.1.3)
     if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
     const rcn = effectiveResultContent(req.op, req.rcn);
     await tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
+    if (!virtual) await tree.retrieved(ctx, resource);
 
     const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
     if (atrl) {
