@@ -35,6 +35,8 @@ export interface CseConfig {
   expirationSweepMs: number;
   /** largest request body accepted, in bytes */
   maxRequestBytes: number;
+  /** longest resource name, request identifier and originator accepted, in characters */
+  maxIdLength: number;
   /** the AE-ID a duplicate registration answers with: 4117 per TS-0004 7.4.5.2.1 */
   duplicateAeRsc: number;
   /** accessControlPolicyIDs of the CSEBase; empty: every originator may retrieve it, only the admin do more */
@@ -160,6 +162,13 @@ export const OPTIONS: Option[] = [
     kind: 'int',
     default: 1000,
     help: 'interval of the expired-resource sweep, ms',
+  },
+  {
+    key: 'maxIdLength',
+    flag: 'max-id-length',
+    kind: 'int',
+    default: 255,
+    help: 'longest resource name (rn), request identifier (rqi) and originator (From) accepted; longer: 4000',
   },
   {
     key: 'maxRequestBytes',
@@ -351,6 +360,7 @@ function checkConfig(c: CseConfig) {
     );
   if (c.dbPoolSize < 1) throw new ConfigError('db-pool-size must be at least 1');
   if (c.dbTimeoutMs < 100) throw new ConfigError('db-timeout-ms must be at least 100');
+  if (c.maxIdLength < 8 || c.maxIdLength > 1024) throw new ConfigError('max-id-length must be between 8 and 1024');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');
   if (c.releaseVersions.length === 0) throw new ConfigError('release-versions must not be empty');

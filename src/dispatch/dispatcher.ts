@@ -30,7 +30,7 @@ import { hasControlCharacter } from '../primitive/text.js';
 import { parseAbsRelTimestamp, toTimestamp } from '../primitive/time.js';
 import { StoreUnavailableError } from '../storage/store.js';
 import { parseAddress } from './addressing.js';
-import { matchesFilter } from './filter.js';
+import { matchesFilter, unevaluatedConditions } from './filter.js';
 import { create } from './operations/create.js';
 import { remove } from './operations/delete.js';
 import {
@@ -46,8 +46,6 @@ import { update } from './operations/update.js';
 import { checkOriginator, chooseAeId } from './registration.js';
 
 const AE = 2;
-/** an AE-ID or CSE-ID with its SP prefix fits many times over; the store indexes creators and AE-IDs */
-const MAX_ORIGINATOR_LENGTH = 1024;
 /** resultContent values whose content includes child resources or references to them */
 const WITH_CHILDREN = new Set([4, 5, 6, 8]);
 
@@ -127,6 +125,8 @@ export class Dispatcher {
     const authenticated = this.tokens.authenticate(req.fr, tokens);
 
     if (!req.rqi) throw badRequest('the request identifier (rqi) is missing');
+    if (req.rqi.length > c.maxIdLength)
+      throw badRequest(`the request identifier (rqi) is longer than ${c.maxIdLength} characters`);
     if (req.rvi !== undefined && !c.releaseVersions.includes(req.rvi))
       throw new CseError(
         RSC.RELEASE_VERSION_NOT_SUPPORTED,
@@ -138,10 +138,8 @@ export class Dispatcher {
       if (due < Date.now()) throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired before it was processed');
     }
     // an originator is an ID (TS-0001 7.2): no control characters (a database may refuse NUL), a bounded length
-    if (req.fr !== undefined && (hasControlCharacter(req.fr) || req.fr.length > MAX_ORIGINATOR_LENGTH))
-      throw badRequest(
-        `the originator (From) is not an ID: control characters, or longer than ${MAX_ORIGINATOR_LENGTH}`,
-      );
+    if (req.fr !== undefined && (hasControlCharacter(req.fr) || req.fr.length > c.maxIdLength))
+      throw badRequest(`the originator (From) is not an ID: control characters, or longer than ${c.maxIdLength}`);
     const registering = req.op === Operation.Create && req.ty === AE;
     if (!registering) await checkOriginator(req.fr, c, ctx.store);
     const handler = HANDLERS[req.op];
@@ -158,6 +156,14 @@ export class Dispatcher {
       this.registration.check(aeId, contentOf(req.pc, 'm2m:ae')?.api);
     }
 
+    if (req.fc) {
+      const unevaluated = unevaluatedConditions(req.fc);
+      if (unevaluated.length)
+        throw new CseError(
+          RSC.NOT_IMPLEMENTED,
+          `filter criteria ${unevaluated.join(', ')} are not supported yet: the request would match everything`,
+        );
+    }
     const found = await tree.resolve(ctx, address);
     // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
     // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)

@@ -47,3 +47,16 @@ export function matchesFilter(r: StoredResource, fc: FilterCriteria): boolean {
   if (t.length === 0) return true;
   return fc.fo === 2 ? t.some((f) => f(r)) : t.every((f) => f(r));
 }
+
+/**
+ * Conditions the bindings parse but this module does not evaluate yet (the discovery issue builds them): a request
+ * carrying one is answered 5001, because ignoring it would count every resource as a match.
+ */
+const UNEVALUATED = ['chty', 'pty', 'clbl', 'palb', 'catr', 'patr', 'lbq'] as const;
+
+export function unevaluatedConditions(fc: FilterCriteria): string[] {
+  return UNEVALUATED.filter((k) => {
+    const v = fc[k];
+    return v !== undefined && (!Array.isArray(v) || v.length > 0);
+  });
+}

@@ -191,7 +191,11 @@ export class ResourceTree {
     const parentType = this.typeOf(parentRef.ty);
     const id = ri ?? this.newResourceId(spec.sn);
     const rn = (attrs.rn as string | undefined) ?? id;
-    if (attrs.rn !== undefined) parentType.checkChildName?.(ctx, parentRef, rn);
+    if (attrs.rn !== undefined) {
+      if (rn.length > this.config.maxIdLength)
+        throw badRequest(`resourceName (rn) is longer than ${this.config.maxIdLength} characters`);
+      parentType.checkChildName?.(ctx, parentRef, rn);
+    }
     const srn = `${parentRef.srn}/${rn}`;
     if (Buffer.byteLength(srn) > MAX_SRN_BYTES)
       throw badRequest(`the structured name '${srn.slice(0, 64)}...' would be longer than ${MAX_SRN_BYTES} bytes`);

@@ -80,8 +80,21 @@ describe('AE registration (TS-0001 10.2.2.2, TS-0004 7.4.5.2.1)', () => {
   });
 
   it('any other From form is 4000', async () => {
-    for (const fr of ['Xabc', 'abc', 'C/x', '/id-other/Cabc'])
+    for (const fr of ['Xabc', 'abc', 'C/x'])
       expect((await request({ path: '/cse-in', fr, ty: 2, body: ae() })).rsc, fr).toBe(4000);
+  });
+
+  it('a CSE-ID, or the AE-ID of another CSE, registering as an AE is 4107 (TS-0004 7.3.2.1)', async () => {
+    for (const fr of ['/id-mn', '/id-other/Cabc', '/id-in', '//onem2m.local/id-mn'])
+      expect((await request({ path: '/cse-in', fr, ty: 2, body: ae() })).rsc, fr).toBe(4107);
+  });
+
+  it('the ID of the admin originator cannot be registered as an AE-ID, in any form (4126)', async () => {
+    for (const fr of ['CAdmin', '/id-in/CAdmin', '//onem2m.local/id-in/CAdmin']) {
+      const r = await request({ path: '/cse-in', fr, ty: 2, body: ae() });
+      expect(r.rsc, fr).toBe(4126);
+      expect(r.body['m2m:dbg']).toMatch(/reserved for the admin/);
+    }
   });
 
   it('api must start with R or N; api, rr and srv are mandatory', async () => {
@@ -104,10 +117,13 @@ describe('AE registration (TS-0001 10.2.2.2, TS-0004 7.4.5.2.1)', () => {
     expect((await request({ path: '/cse-in', fr: 'Cdup2', ty: 2, body: ae({ rn: 'dupname-b' }) })).rsc).toBe(2001);
   });
 
-  it('requests from an unregistered AE-ID are 4106; admin and CSE-IDs are excepted', async () => {
+  it('requests from an unregistered AE-ID or CSE-ID are 4106; the admin and this CSE are excepted', async () => {
     expect((await request({ path: '/cse-in', fr: 'Cnobody' })).rsc).toBe(4106);
     expect((await request({ path: '/cse-in', fr: 'CAdmin' })).rsc).toBe(2000);
-    expect((await request({ path: '/cse-in', fr: '/id-mn' })).rsc).toBe(2000);
+    expect((await request({ path: '/cse-in', fr: '/id-in' })).rsc).toBe(2000);
+    // no remote CSE is registered (remoteCSE is not built): another CSE-ID, or another CSE's AE, is unknown here
+    for (const fr of ['/id-mn', '//onem2m.local/id-mn', '/id-mn/Cae1', '//other.sp/id-in/Cae1'])
+      expect((await request({ path: '/cse-in', fr })).rsc, fr).toBe(4106);
     expect((await request({ path: '/cse-in' })).rsc).toBe(4000); // From missing on a retrieve
   });
 

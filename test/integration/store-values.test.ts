@@ -52,9 +52,31 @@ describe('values the stores treat specially', () => {
   });
 
   it('a name whose structured name would be longer than the stores index is 4000', async () => {
-    const r = await cnt({ rn: 'n'.repeat(MAX_SRN_BYTES) });
-    expect(r.rsc).toBe(4000);
-    expect(r.body['m2m:dbg']).toMatch(/structured name/);
+    // names of 250 characters (under --max-id-length), nested until the structured name passes the bound
+    let path = '/cse-in/values';
+    for (let depth = 1; ; depth++) {
+      const r = await request({ path, fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'n'.repeat(250) } } });
+      if (r.rsc === 4000) {
+        expect(r.body['m2m:dbg']).toMatch(/structured name/);
+        expect(path.length + 251).toBeGreaterThan(MAX_SRN_BYTES);
+        break;
+      }
+      expect(r.rsc, `depth ${depth}`).toBe(2001);
+      path += `/${'n'.repeat(250)}`;
+    }
+  });
+
+  it('a resource name, request identifier or originator longer than --max-id-length (255) is 4000', async () => {
+    const rn = await cnt({ rn: 'r'.repeat(256) });
+    expect(rn.rsc).toBe(4000);
+    expect(rn.body['m2m:dbg']).toMatch(/resourceName \(rn\) is longer than 255/);
+    expect((await cnt({ rn: 'r'.repeat(255) })).rsc).toBe(2001);
+    const rqi = await request({ path: '/cse-in/values', fr: AE, headers: { 'X-M2M-RI': 'q'.repeat(256) } });
+    expect(rqi.rsc).toBe(4000);
+    expect(rqi.body['m2m:dbg']).toMatch(/request identifier/);
+    const fr = await request({ path: '/cse-in/values', fr: `C${'f'.repeat(255)}` });
+    expect(fr.rsc).toBe(4000);
+    expect(fr.body['m2m:dbg']).toMatch(/originator/);
   });
 
   it('an address with NUL (%00) is 4000 for a retrieve and a delete', async () => {
