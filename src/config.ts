@@ -35,6 +35,8 @@ export interface CseConfig {
   expirationSweepMs: number;
   /** largest request body accepted, in bytes */
   maxRequestBytes: number;
+  /** HTTP: the longest the headers and body of a request may take to arrive, in ms */
+  httpRequestTimeoutMs: number;
   /** longest resource name, request identifier and originator accepted, in characters */
   maxIdLength: number;
   /** the AE-ID a duplicate registration answers with: 4117 per TS-0004 7.4.5.2.1 */
@@ -162,6 +164,13 @@ export const OPTIONS: Option[] = [
     kind: 'int',
     default: 1000,
     help: 'interval of the expired-resource sweep, ms',
+  },
+  {
+    key: 'httpRequestTimeoutMs',
+    flag: 'http-request-timeout-ms',
+    kind: 'int',
+    default: 10_000,
+    help: 'HTTP: a request whose headers or body take longer to arrive is cut (408)',
   },
   {
     key: 'maxIdLength',
@@ -360,6 +369,7 @@ function checkConfig(c: CseConfig) {
     );
   if (c.dbPoolSize < 1) throw new ConfigError('db-pool-size must be at least 1');
   if (c.dbTimeoutMs < 100) throw new ConfigError('db-timeout-ms must be at least 100');
+  if (c.httpRequestTimeoutMs < 100) throw new ConfigError('http-request-timeout-ms must be at least 100');
   if (c.maxIdLength < 8 || c.maxIdLength > 1024) throw new ConfigError('max-id-length must be between 8 and 1024');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');

@@ -54,6 +54,7 @@ export class Cse {
             port: config.httpPort,
             host: config.httpHost,
             maxRequestBytes: config.maxRequestBytes,
+            requestTimeoutMs: config.httpRequestTimeoutMs,
             ...(config.tlsCert
               ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
               : {}),

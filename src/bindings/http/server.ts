@@ -24,6 +24,8 @@ export interface HttpBindingOptions {
   port: number;
   host: string;
   maxRequestBytes: number;
+  /** the longest the headers and body of one request may take to arrive; a stalled one is cut (default 10 s) */
+  requestTimeoutMs?: number;
   /** PEM certificate (chain) and private key: with them the binding speaks HTTPS (TS-0009 6.1; TS-0003 8.2) */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -46,15 +48,34 @@ export class HttpBinding implements ProtocolBinding {
     private readonly log: Logger,
   ) {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    // a request whose headers or body stall is cut after requestTimeoutMs (node answers 408 and closes); the
+    // check runs often enough for a short timeout to hold
+    const timeout = opts.requestTimeoutMs ?? 10_000;
+    const limits = {
+      keepAliveTimeout: 65_000,
+      requestTimeout: timeout,
+      headersTimeout: timeout,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(timeout / 2))),
+    };
     this.server = opts.tls
-      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, keepAliveTimeout: 65_000 }, handler)
-      : createServer({ keepAliveTimeout: 65_000 }, handler);
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...limits }, handler)
+      : createServer(limits, handler);
     this.server.on('clientError', (err, socket) => {
-      // unparsable HTTP: answer 400 if the socket is still writable, never crash
+      // unparsable HTTP: answer 400 if the socket is still writable, never crash. A request read before the
+      // malformed one (pipelined in the same segment) is still being answered: its answer goes first, then the 400
       this.log.debug({ err }, 'HTTP client error');
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 \r\nX-M2M-RSC: 4000\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+      const refuse = () => {
+        if (socket.writable)
+          socket.end('HTTP/1.1 400 \r\nX-M2M-RSC: 4000\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        else socket.destroy();
+      };
+      const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+      // a request that timed out is the one in progress: it gets no answer, the connection goes now
+      const timedOut = (err as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      if (pending && !pending.writableFinished && !timedOut) {
+        pending.once('finish', refuse);
+        pending.once('close', refuse);
+      } else refuse();
     });
   }
 
@@ -97,7 +118,14 @@ export class HttpBinding implements ProtocolBinding {
     let size = 0;
     let tooLarge = false;
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > this.opts.maxRequestBytes) tooLarge = true;
+    if (declared > this.opts.maxRequestBytes) {
+      // refused at once, without waiting for (or reading) a body that will not be taken; the connection closes
+      const accept = this.serializations.negotiate(header(req, 'accept'), jsonCodec) ?? jsonCodec;
+      const e = badRequest(`the request body (Content-Length ${declared}) exceeds ${this.opts.maxRequestBytes} bytes`);
+      this.reply(res, errorResponse(e, rqi), accept, header(req, 'x-m2m-rvi'), true);
+      res.once('finish', () => req.socket.destroySoon());
+      return;
+    }
     req.on('data', (c: Buffer) => {
       if (tooLarge) return;
       size += c.length;
