@@ -170,7 +170,7 @@ export const OPTIONS: Option[] = [
     flag: 'http-request-timeout-ms',
     kind: 'int',
     default: 10_000,
-    help: 'HTTP: a request whose headers or body take longer to arrive is cut (408)',
+    help: 'HTTP: a request whose headers or body take longer to arrive is cut (400, connection closed)',
   },
   {
     key: 'maxIdLength',

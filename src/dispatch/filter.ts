@@ -52,7 +52,7 @@ export function matchesFilter(r: StoredResource, fc: FilterCriteria): boolean {
  * Conditions the bindings parse but this module does not evaluate yet (the discovery issue builds them): a request
  * carrying one is answered 5001, because ignoring it would count every resource as a match.
  */
-const UNEVALUATED = ['chty', 'pty', 'clbl', 'palb', 'catr', 'patr', 'lbq'] as const;
+const UNEVALUATED = ['chty', 'pty', 'clbl', 'palb', 'catr', 'patr', 'lbq', 'smf', 'cfq', 'cfs', 'arp'] as const;
 
 export function unevaluatedConditions(fc: FilterCriteria): string[] {
   return UNEVALUATED.filter((k) => {

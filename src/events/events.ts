@@ -2,7 +2,8 @@
  * What committed writes changed, as typed events: the one seam subscriptions and notifications hang on (TS-0001
  * 10.2.10; the notificationEventType each maps to, TS-0004 6.3.4.2.x, is noted). Events are collected by the
  * resource tree while a request (or the expiration sweep) writes, and published by `ResourceTree.settle` only once
- * the write is committed: never for a refused or rolled-back request. Listeners run synchronously, in the order
+ * the write is committed: never for a change that was not committed (a refused or rolled-back request). A write
+ * that committed is published even if the request then fails (e.g. an expired target removed on access, 4004). Listeners run synchronously, in the order
  * of the writes; one that throws is logged and does not stop the others.
  */
 import type { Logger } from 'pino';

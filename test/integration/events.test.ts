@@ -110,6 +110,10 @@ describe('events after commit', () => {
     seen = [];
     expect((await request({ path: '/cse-in/ev/c4', fr: AE })).rsc).toBe(2000);
     expect(summary()).toEqual(['retrievedEmpty cse-in/ev/c4']);
+    // a RETRIEVE that fails (an unknown attribute asked for) is no event
+    seen = [];
+    expect((await request({ path: '/cse-in/ev/c4?atrl=nope', fr: AE })).rsc).toBe(4000);
+    expect(seen).toEqual([]);
     expect((await request({ path: '/cse-in/ev/c4', fr: AE, ty: 4, body: { 'm2m:cin': { con: 'x' } } })).rsc).toBe(2001);
     seen = [];
     expect((await request({ path: '/cse-in/ev/c4', fr: AE })).rsc).toBe(2000);

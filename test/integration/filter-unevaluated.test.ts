@@ -32,6 +32,9 @@ describe('filter criteria not evaluated yet', () => {
     ['clbl=k:v', 'clbl'],
     ['palb=k:v', 'palb'],
     ['lbq=k', 'lbq'],
+    ['smf=x', 'smf'],
+    ['cfs=1&cfq=x', 'cfq'],
+    ['arp=x', 'arp'],
   ])('a conditional retrieve / update / delete with %s is 5001 naming it', async (query, name) => {
     for (const method of ['GET', 'PUT', 'DELETE'] as const) {
       const r = await request({

@@ -56,6 +56,12 @@ describe('HTTP with hostile clients', () => {
     expect(again.rsc).toBe(4105);
   });
 
+  it('five valid requests pipelined ahead of a malformed one are all executed and answered, in order', async () => {
+    const { text } = await raw(`${[1, 2, 3, 4, 5].map((i) => create(`five${i}`)).join('')}GARBAGE\r\n\r\n`);
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 400]);
+  });
+
   it('a Content-Length above the body limit is refused at once, not after the body or a timeout', async () => {
     const { text, closedAfterMs } = await raw(
       `POST /cse-in/hostile HTTP/1.1\r\nHost: x\r\nX-M2M-Origin: ${AE}\r\nX-M2M-RI: big\r\nX-M2M-RVI: 3\r\n` +

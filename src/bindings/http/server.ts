@@ -48,7 +48,7 @@ export class HttpBinding implements ProtocolBinding {
     private readonly log: Logger,
   ) {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    // a request whose headers or body stall is cut after requestTimeoutMs (node answers 408 and closes); the
+    // a request whose headers or body stall is cut after requestTimeoutMs (the clientError handler answers 400 and closes); the
     // check runs often enough for a short timeout to hold
     const timeout = opts.requestTimeoutMs ?? 10_000;
     const limits = {
@@ -69,13 +69,11 @@ export class HttpBinding implements ProtocolBinding {
           socket.end('HTTP/1.1 400 \r\nX-M2M-RSC: 4000\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
         else socket.destroy();
       };
-      const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
       // a request that timed out is the one in progress: it gets no answer, the connection goes now
       const timedOut = (err as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      if (pending && !pending.writableFinished && !timedOut) {
-        pending.once('finish', refuse);
-        pending.once('close', refuse);
-      } else refuse();
+      const open = this.inFlight.get(socket);
+      if (open && open.n > 0 && !timedOut) open.then = refuse;
+      else refuse();
     });
   }
 
@@ -112,7 +110,30 @@ export class HttpBinding implements ProtocolBinding {
     return (this.server.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** requests read on a socket and not answered yet (pipelined ones included), and what to do once none is left */
+  private readonly inFlight = new WeakMap<object, { n: number; then?: () => void }>();
+
+  private track(req: IncomingMessage, res: ServerResponse) {
+    const socket = req.socket;
+    let open = this.inFlight.get(socket);
+    if (!open) this.inFlight.set(socket, (open = { n: 0 }));
+    open.n++;
+    let done = false;
+    const answered = () => {
+      if (done) return;
+      done = true;
+      if (--open.n === 0 && open.then) {
+        const then = open.then;
+        open.then = undefined;
+        then();
+      }
+    };
+    res.once('finish', answered);
+    res.once('close', answered);
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse) {
+    this.track(req, res);
     const rqi = header(req, 'x-m2m-ri');
     const chunks: Buffer[] = [];
     let size = 0;

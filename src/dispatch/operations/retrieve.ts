@@ -14,7 +14,6 @@ export const retrieve: OperationHandler = {
     if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
     const rcn = effectiveResultContent(req.op, req.rcn);
     await tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
-    if (!virtual) await tree.retrieved(ctx, resource);
 
     const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
     if (atrl) {
@@ -27,9 +26,11 @@ export const retrieve: OperationHandler = {
       }
       if (Object.keys(picked).length === 0)
         throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
+      if (!virtual) await tree.retrieved(ctx, resource); // only a RETRIEVE that succeeds is an event
       return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
     }
     const { pc, partial } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible, nowTs: ctx.nowTs });
+    if (!virtual) await tree.retrieved(ctx, resource);
     return partial ? { rsc: RSC.OK, pc, cnst: 1 } : { rsc: RSC.OK, pc };
   },
 };
