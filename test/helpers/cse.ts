@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULTS, type CseConfig } from '../../src/config.js';
 import { Cse } from '../../src/cse.js';
+import { client } from './http.js';
 import { freshDatabase } from './postgres.js';
 
 /** The store the integration suites run on: the vitest project sets CSE_TEST_STORE. */
@@ -72,4 +73,37 @@ export async function startTestCse(overrides: Partial<CseConfig> = {}): Promise<
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A test CSE with one AE registered (From `aeId`, resource name `rn`), and a request function for it. */
+export async function startWithAe(
+  aeId: string,
+  rn: string,
+  overrides: Partial<CseConfig> = {},
+): Promise<{ t: TestCse; request: ReturnType<typeof client> }> {
+  const t = await startTestCse(overrides);
+  const request = client(t.url);
+  const r = await request({
+    path: '/cse-in',
+    fr: aeId,
+    ty: 2,
+    body: { 'm2m:ae': { rn, api: 'Ntest', rr: false, srv: ['3'] } },
+  });
+  if (r.rsc !== 2001) {
+    await t.stop();
+    throw new Error(`the AE ${aeId} did not register: ${r.rsc} ${JSON.stringify(r.body)}`);
+  }
+  return { t, request };
+}
+
+/** Runs fn(0..n-1) with at most `limit` in flight; the answers in order. */
+export async function inParallel<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      for (let i = next++; i < n; i = next++) out[i] = await fn(i);
+    }),
+  );
+  return out;
 }

@@ -3,36 +3,16 @@
  * in the sqlite and the postgres test projects. Requests go over real HTTP, many in flight at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCse, testStore, type TestCse } from '../helpers/cse.js';
-import { client, type Reply } from '../helpers/http.js';
+import { inParallel, startWithAe, testStore, type TestCse } from '../helpers/cse.js';
+import type { client, Reply } from '../helpers/http.js';
 
 let t: TestCse;
 let request: ReturnType<typeof client>;
 const AE = 'Cconc';
 beforeAll(async () => {
-  t = await startTestCse();
-  request = client(t.url);
-  const r = await request({
-    path: '/cse-in',
-    fr: AE,
-    ty: 2,
-    body: { 'm2m:ae': { rn: 'conc', api: 'Nconc', rr: false, srv: ['3'] } },
-  });
-  expect(r.rsc).toBe(2001);
+  ({ t, request } = await startWithAe(AE, 'conc'));
 });
 afterAll(() => t.stop());
-
-/** Runs fn(0..n-1) with at most `limit` in flight; the answers in order. */
-async function inParallel<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, n) }, async () => {
-      for (let i = next++; i < n; i = next++) out[i] = await fn(i);
-    }),
-  );
-  return out;
-}
 
 const create = (path: string, ty: number, root: string, attrs: Record<string, unknown>) =>
   request({ path, fr: AE, ty, body: { [root]: attrs } });

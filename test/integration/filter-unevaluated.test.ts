@@ -3,22 +3,14 @@
  * treated as a match (issue 10, point 4; the discovery issue evaluates them).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCse, type TestCse } from '../helpers/cse.js';
-import { client } from '../helpers/http.js';
+import { startWithAe, type TestCse } from '../helpers/cse.js';
+import type { client } from '../helpers/http.js';
 
 let t: TestCse;
 let request: ReturnType<typeof client>;
 const AE = 'Cfilter';
 beforeAll(async () => {
-  t = await startTestCse();
-  request = client(t.url);
-  const r = await request({
-    path: '/cse-in',
-    fr: AE,
-    ty: 2,
-    body: { 'm2m:ae': { rn: 'flt', api: 'Nf', rr: false, srv: ['3'] } },
-  });
-  expect(r.rsc).toBe(2001);
+  ({ t, request } = await startWithAe(AE, 'flt'));
   expect(
     (await request({ path: '/cse-in/flt', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'c', lbl: ['k:v'] } } })).rsc,
   ).toBe(2001);

@@ -6,22 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Operation } from '../../src/primitive/primitive.js';
 import { MAX_LABEL_BYTES, MAX_SRN_BYTES } from '../../src/dispatch/tree.js';
-import { startTestCse, type TestCse } from '../helpers/cse.js';
-import { client } from '../helpers/http.js';
+import { startWithAe, type TestCse } from '../helpers/cse.js';
+import type { client } from '../helpers/http.js';
 
 let t: TestCse;
 let request: ReturnType<typeof client>;
 const AE = 'Cvalues';
 beforeAll(async () => {
-  t = await startTestCse();
-  request = client(t.url);
-  const r = await request({
-    path: '/cse-in',
-    fr: AE,
-    ty: 2,
-    body: { 'm2m:ae': { rn: 'values', api: 'Nv', rr: false, srv: ['3'] } },
-  });
-  expect(r.rsc).toBe(2001);
+  ({ t, request } = await startWithAe(AE, 'values'));
   expect((await request({ path: '/cse-in/values', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'c' } } })).rsc).toBe(2001);
 });
 afterAll(() => t.stop());

@@ -5,22 +5,14 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCse, type TestCse } from '../helpers/cse.js';
-import { client } from '../helpers/http.js';
+import { startWithAe, type TestCse } from '../helpers/cse.js';
+import type { client } from '../helpers/http.js';
 
 let t: TestCse;
 let request: ReturnType<typeof client>;
 const AE = 'Ctimeout';
 beforeAll(async () => {
-  t = await startTestCse({ dbTimeoutMs: 800 });
-  request = client(t.url);
-  const r = await request({
-    path: '/cse-in',
-    fr: AE,
-    ty: 2,
-    body: { 'm2m:ae': { rn: 'slow', api: 'Ns', rr: false, srv: ['3'] } },
-  });
-  expect(r.rsc).toBe(2001);
+  ({ t, request } = await startWithAe(AE, 'slow', { dbTimeoutMs: 800 }));
   expect((await request({ path: '/cse-in/slow', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'c' } } })).rsc).toBe(2001);
 });
 afterAll(() => t.stop());

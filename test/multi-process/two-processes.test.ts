@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inParallel } from '../helpers/cse.js';
 import { client, type Reply } from '../helpers/http.js';
 import { freshDatabase } from '../helpers/postgres.js';
 import { startCseProcess, type CseProcess } from '../helpers/process.js';
@@ -48,17 +49,6 @@ const cnt = (p: CseProcess, path: string, attrs: Record<string, unknown>) =>
 const cin = (p: CseProcess, path: string, con: string) =>
   at(p)({ path, fr: AE, ty: 4, body: { 'm2m:cin': { cnf: 'text/plain:0', con } } });
 const get = (p: CseProcess, path: string) => at(p)({ path, fr: AE });
-
-async function inParallel<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, n) }, async () => {
-      for (let i = next++; i < n; i = next++) out[i] = await fn(i);
-    }),
-  );
-  return out;
-}
 
 /** The pid of the CSE process holding the expiration lease (its session's application_name names it). */
 async function leaseHolder(): Promise<number | undefined> {
