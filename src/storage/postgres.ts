@@ -19,6 +19,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import {
   DuplicateResourceError,
+  resourceOf,
   StoreUnavailableError,
   type ChildQuery,
   type LockMode,
@@ -93,17 +94,7 @@ const SQL = {
 const q = (name: keyof typeof SQL, values: unknown[]): pg.QueryConfig => ({ name, text: SQL[name], values });
 
 function toResource(row: Row | undefined): StoredResource | undefined {
-  if (!row) return undefined;
-  const attrs = row.doc;
-  return {
-    ri: row.ri,
-    pi: row.pi,
-    rn: attrs.rn as string,
-    srn: row.srn,
-    ty: row.ty,
-    creator: row.creator ?? undefined,
-    attrs,
-  };
+  return row && resourceOf(row, row.doc);
 }
 
 const all = (rows: Row[]) => rows.map((r) => toResource(r)!);

@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import { migrateSqlite } from './sqlite-schema.js';
 import {
   DuplicateResourceError,
+  resourceOf,
   type ChildQuery,
   type ResourceStore,
   type StoreTransaction,
@@ -440,15 +441,5 @@ function columns(r: StoredResource) {
 const labelsOf = (lbl: unknown) => JSON.stringify(lbl ?? null);
 
 function toResource(row: Row | undefined): StoredResource | undefined {
-  if (!row) return undefined;
-  const attrs = JSON.parse(row.doc) as Record<string, unknown>;
-  return {
-    ri: row.ri,
-    pi: row.pi,
-    rn: attrs.rn as string,
-    srn: row.srn,
-    ty: row.ty,
-    creator: row.creator ?? undefined,
-    attrs,
-  };
+  return row && resourceOf(row, JSON.parse(row.doc) as Record<string, unknown>);
 }

@@ -34,6 +34,22 @@ export interface StoredResource {
   attrs: Attributes;
 }
 
+/** A stored row's columns and its parsed attribute document -> the resource (both stores read the same columns). */
+export function resourceOf(
+  row: { ri: string; pi: string; srn: string; ty: number; creator: string | null },
+  attrs: Attributes,
+): StoredResource {
+  return {
+    ri: row.ri,
+    pi: row.pi,
+    rn: attrs.rn as string,
+    srn: row.srn,
+    ty: row.ty,
+    creator: row.creator ?? undefined,
+    attrs,
+  };
+}
+
 export interface ChildQuery {
   ty?: number;
   limit?: number;

@@ -16,24 +16,12 @@ import {
   PostgresStore,
   migratePostgres,
 } from '../../src/storage/postgres.js';
-import { DuplicateResourceError, type StoreTransaction, type StoredResource } from '../../src/storage/store.js';
+import { DuplicateResourceError, type StoreTransaction } from '../../src/storage/store.js';
 import { freshDatabase, postgresAvailable } from '../helpers/postgres.js';
+import { res } from '../helpers/resources.js';
 
 const CNT = 3;
 const CIN = 4;
-
-function res(ri: string, srn: string, pi: string, ty: number, attrs: Record<string, unknown> = {}): StoredResource {
-  const rn = srn.split('/').pop()!;
-  return {
-    ri,
-    pi,
-    rn,
-    srn,
-    ty,
-    creator: 'Cowner',
-    attrs: { ri, rn, pi, ty, ct: '20260101T000000', lt: '20260101T000000', ...attrs },
-  };
-}
 
 function gate() {
   let open!: () => void;
@@ -468,70 +456,53 @@ describe.skipIf(!postgresAvailable() && !process.env.CI)('PostgresStore', () => 
   });
 
   describe('deleteSubtree racing creators', () => {
-    it("takes the child a creator holding 'share' on a descendant committed while the delete waited: no orphan", async () => {
+    // a creator holds 'share' on `locked` while the delete of `root` waits for it, then inserts `children`: the
+    // delete must take what committed while it waited, however many rows its first statement removed
+    it.each([
+      {
+        name: "a descendant's creator (two new rows, one under an older descendant)",
+        locked: 'sub',
+        root: 'a',
+        children: [res('late', 'cb/a/sub/late', 'sub', CIN), res('later', 'cb/a/sub/deep/later', 'deep', CIN)],
+        removed: 7, // a, i1, sub, i2, deep, and the two created meanwhile
+        left: `srn LIKE 'cb/a/%' OR ri IN ('late', 'later')`,
+      },
+      {
+        name: "the root's own creator",
+        locked: 'a',
+        root: 'a',
+        children: [res('late', 'cb/a/late', 'a', CIN)],
+        removed: 6,
+        left: `srn LIKE 'cb/a/%'`,
+      },
+      {
+        // one row removed usually means a leaf and no repeat: the DELETE must see what committed before the lock
+        name: 'a creator under a leaf',
+        locked: 'a-x',
+        root: 'a-x',
+        children: [res('late', 'cb/a-x/late', 'a-x', CIN)],
+        removed: 2,
+        left: `srn LIKE 'cb/a-x%'`,
+      },
+    ])('takes the child that $name committed while the delete waited: no orphan', async (c) => {
       const creator = await open();
       const deleter = await open();
       await seed(creator);
       const holding = gate();
       const release = gate();
       const create = creator.transaction(async (tx) => {
-        const sub = (await tx.lock('sub', 'share'))!;
+        await tx.lock(c.locked, 'share');
         holding.open();
-        await release.opened; // the delete is waiting for 'sub' now, its snapshot taken
-        await tx.insert(res('late', `${sub.srn}/late`, sub.ri, CIN));
-        await tx.insert(res('later', `${sub.srn}/deep/later`, 'deep', CIN));
+        await release.opened; // the delete is waiting for the lock now, its snapshot taken
+        for (const child of c.children) await tx.insert(child);
       });
       await holding.opened;
-      const removed = deleter.transaction(async (tx) => tx.deleteSubtree((await tx.get('a'))!));
+      const removed = deleter.transaction(async (tx) => tx.deleteSubtree((await tx.get(c.root))!));
       await lockWaiters(1);
       release.open();
       await create;
-      expect(await removed).toBe(7); // a, i1, sub, i2, deep, and the two created meanwhile
-      expect(await count(`srn LIKE 'cb/a/%' OR ri IN ('late', 'later')`)).toBe(0);
-      expect(await count()).toBe(2); // cb and a-x
-    });
-
-    it("takes a child of the root itself whose creator held the root 'share'", async () => {
-      const creator = await open();
-      const deleter = await open();
-      await seed(creator);
-      const holding = gate();
-      const release = gate();
-      const create = creator.transaction(async (tx) => {
-        await tx.lock('a', 'share');
-        holding.open();
-        await release.opened;
-        await tx.insert(res('late', 'cb/a/late', 'a', CIN));
-      });
-      await holding.opened;
-      const removed = deleter.transaction(async (tx) => tx.deleteSubtree((await tx.get('a'))!));
-      await lockWaiters(1);
-      release.open();
-      await create;
-      expect(await removed).toBe(6);
-      expect(await count(`srn LIKE 'cb/a/%'`)).toBe(0);
-    });
-
-    it('takes a child created under a leaf while the delete waited for the leaf', async () => {
-      // one row removed usually means a leaf and no repeat: the DELETE must see what committed before the lock
-      const creator = await open();
-      const deleter = await open();
-      await seed(creator);
-      const holding = gate();
-      const release = gate();
-      const create = creator.transaction(async (tx) => {
-        await tx.lock('a-x', 'share');
-        holding.open();
-        await release.opened;
-        await tx.insert(res('late', 'cb/a-x/late', 'a-x', CIN));
-      });
-      await holding.opened;
-      const removed = deleter.transaction(async (tx) => tx.deleteSubtree((await tx.get('a-x'))!));
-      await lockWaiters(1);
-      release.open();
-      await create;
-      expect(await removed).toBe(2);
-      expect(await count(`srn LIKE 'cb/a-x%'`)).toBe(0);
+      expect(await removed).toBe(c.removed);
+      expect(await count(c.left)).toBe(0);
     });
 
     it('makes a creator that comes while it runs find the parent gone', async () => {

@@ -12,6 +12,7 @@ import { PostgresStore } from '../../src/storage/postgres.js';
 import { SqliteStore } from '../../src/storage/sqlite.js';
 import { DuplicateResourceError, type ResourceStore, type StoredResource } from '../../src/storage/store.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { res } from '../helpers/resources.js';
 
 const CIN = 4;
 
@@ -49,19 +50,6 @@ if (process.env.CSE_TEST_PG || process.env.CI)
       cleanup: () => db.drop(),
     };
   };
-
-function res(ri: string, srn: string, pi: string, ty: number, attrs: Record<string, unknown> = {}): StoredResource {
-  const rn = srn.split('/').pop()!;
-  return {
-    ri,
-    pi,
-    rn,
-    srn,
-    ty,
-    creator: 'Cowner',
-    attrs: { ri, rn, pi, ty, ct: '20260101T000000', lt: '20260101T000000', ...attrs },
-  };
-}
 
 const ris = (rs: StoredResource[]) => rs.map((r) => r.ri);
 
