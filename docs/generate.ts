@@ -1,7 +1,7 @@
 /**
- * Writes the generated parts of the documentation from the tables they come from:
- * docs/status-codes.md from specs/status-codes.json, and the README's configuration table from src/config.ts.
- * Run: npm run docs. test/unit/docs.test.ts fails when a document drifts from its table.
+ * Writes what is generated from the tables it comes from: docs/status-codes.md from specs/status-codes.json, the
+ * README's configuration table from src/config.ts, and src/resources/type-numbers.ts from specs/resource-types.json.
+ * Run: npm run generate (or npm run docs). test/unit/docs.test.ts fails when a generated file drifts from its table.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configMarkdownTable } from '../src/config.js';
@@ -30,6 +30,37 @@ export function statusCodesMarkdown(): string {
   return lines.join('\n') + '\n';
 }
 
+interface TypeRow {
+  ty: number;
+  ln: string;
+  inCseOnly?: boolean;
+}
+
+/** src/resources/type-numbers.ts: the resource type numbers by name, the one place the code takes them from */
+export function typeNumbersSource(): string {
+  const { types } = JSON.parse(readFileSync(new URL('../specs/resource-types.json', import.meta.url), 'utf8')) as {
+    types: TypeRow[];
+  };
+  const inCseOnly = types.filter((t) => t.inCseOnly).map((t) => t.ty);
+  return [
+    '/**',
+    ' * Resource type numbers (TS-0004 Table 6.3.4.2.1-1 m2m:resourceType), generated from specs/resource-types.json',
+    ' * by `npm run generate`: do not edit. Code names a type as `Ty.container`, never as a number.',
+    ' */',
+    'export const Ty = {',
+    ...types.map((t) => `  ${t.ln}: ${t.ty},`),
+    '} as const;',
+    'export type Ty = (typeof Ty)[keyof typeof Ty];',
+    '',
+    '/** the name of each type number */',
+    'export const TYPE_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(Ty).map(([ln, ty]) => [ty, ln]));',
+    '',
+    '/** types only an IN-CSE hosts (TS-0004 Table 6.3.4.2.1-1, 7.3.3.3) */',
+    `export const IN_CSE_ONLY: ReadonlySet<number> = new Set([${inCseOnly.join(', ')}]);`,
+    '',
+  ].join('\n');
+}
+
 export function readmeWithConfigTable(readme: string): string {
   const start = readme.indexOf(CONFIG_START);
   const end = readme.indexOf(CONFIG_END);
@@ -41,5 +72,8 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   writeFileSync(new URL('./status-codes.md', import.meta.url), statusCodesMarkdown());
   const readmeUrl = new URL('../README.md', import.meta.url);
   writeFileSync(readmeUrl, readmeWithConfigTable(readFileSync(readmeUrl, 'utf8')));
-  console.log(`docs/status-codes.md (${STATUS_CODES.length} codes) and the README configuration table written`);
+  writeFileSync(new URL('../src/resources/type-numbers.ts', import.meta.url), typeNumbersSource());
+  console.log(
+    `docs/status-codes.md (${STATUS_CODES.length} codes), the README configuration table and src/resources/type-numbers.ts written`,
+  );
 }

@@ -15,13 +15,13 @@ import { ResultShaper } from './dispatch/result-content.js';
 import { ResourceTree } from './dispatch/tree.js';
 import { toTimestamp } from './primitive/time.js';
 import { resourceTypes } from './resources/index.js';
+import { Ty } from './resources/type-numbers.js';
 import { SchemaRegistry } from './schema/registry.js';
 import { Serializations, supportedSerializations } from './serialization/index.js';
 import { openStore, redactUrl } from './storage/open.js';
 import { DuplicateResourceError, type ResourceStore } from './storage/store.js';
 import { projectRoot } from './util/project-root.js';
 
-const CSE_BASE = 5;
 /** cseType (TS-0004 6.3.4.2.3): this CSE is an IN-CSE */
 const IN_CSE = 1;
 
@@ -39,9 +39,10 @@ export class Cse {
 
   static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
     const schema = new SchemaRegistry(join(projectRoot(), 'specs'));
-    const store = await openStore(config, schema, log);
+    const types = resourceTypes(config);
+    const store = await openStore(config, schema, types, log);
     const events = new EventBus(log.child({ component: 'events' }));
-    const tree = new ResourceTree(store, schema, config, resourceTypes, events);
+    const tree = new ResourceTree(store, schema, config, types, events);
     const dispatcher = new Dispatcher({ tree, shaper: new ResultShaper(schema, store), config }, log);
     const cse = new Cse(config, store, tree, dispatcher, log);
     const serializations = new Serializations();
@@ -137,14 +138,14 @@ export class Cse {
     ];
     const attrs: Record<string, unknown> = {
       ...(existing?.attrs ?? { ct: now }),
-      ty: CSE_BASE,
+      ty: Ty.CSEBase,
       ri,
       rn: c.cseRn,
       pi: '',
       lt: now,
       cst: IN_CSE,
       csi: c.cseId,
-      srt: [...resourceTypes.keys()].sort((a, b) => a - b),
+      srt: [...this.tree.types.keys()].sort((a, b) => a - b),
       poa,
       srv: c.releaseVersions,
       csz: [...supportedSerializations],
@@ -152,7 +153,7 @@ export class Cse {
     // the CSEBase's acpi is configuration, not API (TS-0004 7.4.3: RO); none means the system policy (src/access/)
     if (c.cseAcpi.length > 0) attrs.acpi = [...c.cseAcpi];
     else delete attrs.acpi;
-    const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: CSE_BASE, creator: c.admin, attrs };
+    const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: Ty.CSEBase, creator: c.admin, attrs };
     // several processes on one database may start at once: the first inserts, the others update (one that lost
     // the race to insert runs again and finds the row)
     for (let attempt = 1; ; attempt++) {

@@ -22,11 +22,10 @@ import { parseAddress, type Address } from '../dispatch/addressing.js';
 import { CseError, RSC } from '../primitive/status.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { StoreReader, StoredResource } from '../storage/store.js';
-import { absoluteId, type Identity } from './originator.js';
+import type { Originator, Originators } from './originator.js';
 import { compileLenient, Privilege, setPermits, type CompiledSet, type RequestFacts } from './rules.js';
+import { Ty } from '../resources/type-numbers.js';
 
-export const ACP_TYPE = 1;
-const CSE_BASE_TYPE = 5;
 /** what the CSEBase's system policy grants every originator when --cse-acpi is not set */
 export const CSE_BASE_DEFAULT = Privilege.Retrieve | Privilege.Discovery | Privilege.Notify;
 
@@ -41,8 +40,8 @@ const PRIVILEGE_NAMES: Record<number, string> = {
 
 /** One request as access control sees it (TS-0003 Tables 7.1.2-1 to 7.1.2-3). */
 export interface AccessRequest {
-  /** From */
-  fr: string | undefined;
+  /** From, identified once at entry (its absolute form, admin or not, rq_authn) */
+  originator: Originator;
   /** the privilege bit of the operation (CREATE 1 ... DISCOVERY 32) */
   op: number;
   /** the addressed resource; for a CREATE the parent */
@@ -53,8 +52,6 @@ export interface AccessRequest {
   ty?: number;
   /** an UPDATE of the acpi attribute: judged by the selfPrivileges of the linked ACPs */
   acpiUpdate?: boolean;
-  /** rq_authn: the originator presented a verified token */
-  authenticated: boolean;
   /** rq_ip */
   ip?: string;
   /** rq_time, epoch ms, and as a oneM2M timestamp (expired ACPs do not count) */
@@ -103,7 +100,7 @@ export async function resolveAcp(
     r = await store.get(a.ri);
     if (r && a.path.length > 0) r = await store.getByPath(`${r.srn}/${a.path.join('/')}`);
   }
-  if (!r || r.ty !== ACP_TYPE) return undefined;
+  if (!r || r.ty !== Ty.accessControlPolicy) return undefined;
   const et = r.attrs.et as string | undefined;
   if (nowTs !== undefined && et !== undefined && et < nowTs) return undefined;
   return r;
@@ -114,20 +111,15 @@ export class AccessControl {
   private readonly compiled = new WeakMap<object, CompiledSet>();
   /** by content: a shared database hands out a fresh object each time (bounded; dropped when full) */
   private readonly compiledByText = new Map<string, CompiledSet>();
-  private readonly me: Identity;
   private readonly admin: string;
 
   constructor(
     private readonly store: StoreReader,
     private readonly schema: SchemaRegistry,
     private readonly config: CseConfig,
+    private readonly originators: Originators,
   ) {
-    this.me = { spId: config.spId, cseId: config.cseId };
-    this.admin = absoluteId(config.admin, this.me);
-  }
-
-  isAdmin(fr: string | undefined): boolean {
-    return fr !== undefined && absoluteId(fr, this.me) === this.admin;
+    this.admin = originators.absolute(config.admin);
   }
 
   /** Permits or throws 4103 ORIGINATOR_HAS_NO_PRIVILEGE (TS-0004 7.3.3.15). */
@@ -136,14 +128,14 @@ export class AccessControl {
     const what = req.acpiUpdate ? 'UPDATE (of accessControlPolicyIDs)' : (PRIVILEGE_NAMES[req.op] ?? `${req.op}`);
     throw new CseError(
       RSC.ORIGINATOR_HAS_NO_PRIVILEGE,
-      `originator '${req.fr ?? ''}' has no ${what} privilege on '${req.to ?? req.target.ri}'`,
+      `originator '${req.originator.id}' has no ${what} privilege on '${req.to ?? req.target.ri}'`,
     );
   }
 
   async permits(req: AccessRequest): Promise<boolean> {
-    if (req.fr === undefined || req.fr === '') return false;
-    const originator = absoluteId(req.fr, this.me);
-    if (originator === this.admin) return true;
+    const { absolute: originator, isAdmin, authenticated } = req.originator;
+    if (originator === '') return false;
+    if (isAdmin) return true;
     const reader = req.reader ?? this.store;
     const governing = await this.governing(req.target, reader);
     if (!governing) return false;
@@ -152,19 +144,19 @@ export class AccessControl {
       op: req.op,
       ty: req.ty,
       targetTy: req.target.ty,
-      authenticated: req.authenticated,
+      authenticated,
       ip: req.ip,
       now: req.now,
     };
     // an <accessControlPolicy> is governed by its own selfPrivileges (TS-0003 7.1.1)
-    if (governing.ty === ACP_TYPE) return this.anyRule(governing.attrs.pvs, facts);
+    if (governing.ty === Ty.accessControlPolicy) return this.anyRule(governing.attrs.pvs, facts);
     const acpi = Array.isArray(governing.attrs.acpi) ? (governing.attrs.acpi as unknown[]) : [];
     if (acpi.length === 0) {
-      const creator = governing.creator ? absoluteId(governing.creator, this.me) : this.admin;
+      const creator = governing.creator ? this.originators.absolute(governing.creator) : this.admin;
       if (originator === creator) return true;
       // the CSEBase without a configured acpi: a system policy (TS-0001 9.6.1.3.2 "fixed by the system") lets every
       // originator read it, discover below it and notify it
-      return governing.ty === CSE_BASE_TYPE && (req.op & CSE_BASE_DEFAULT) !== 0;
+      return governing.ty === Ty.CSEBase && (req.op & CSE_BASE_DEFAULT) !== 0;
     }
     // permit-overrides across every linked ACP (TS-0003 7.1.5); a missing or expired one contributes nothing
     for (const id of acpi) {
@@ -183,7 +175,7 @@ export class AccessControl {
   childFilter(
     base: Omit<AccessRequest, 'target' | 'op' | 'ty' | 'acpiUpdate'>,
   ): ((r: StoredResource) => Promise<boolean>) | undefined {
-    if (this.isAdmin(base.fr)) return undefined;
+    if (base.originator.isAdmin) return undefined;
     const seen = new Map<string, boolean>();
     return async (r) => {
       const g = await this.governing(r, base.reader ?? this.store);
@@ -201,7 +193,7 @@ export class AccessControl {
   private async governing(r: StoredResource, reader: StoreReader): Promise<StoredResource | undefined> {
     let cur: StoredResource | undefined = r;
     for (let depth = 0; cur && depth < 64; depth++) {
-      if (cur.ty === ACP_TYPE || cur.ty === CSE_BASE_TYPE) return cur;
+      if (cur.ty === Ty.accessControlPolicy || cur.ty === Ty.CSEBase) return cur;
       if (this.schema.spec(cur.ty)?.attributes.has('acpi')) return cur;
       cur = await reader.get(cur.pi);
     }
@@ -215,7 +207,7 @@ export class AccessControl {
       const text = JSON.stringify(set);
       compiled = this.compiledByText.get(text);
       if (!compiled) {
-        compiled = compileLenient(set, this.me);
+        compiled = compileLenient(set, this.originators.me);
         if (this.compiledByText.size >= 1024) this.compiledByText.clear();
         this.compiledByText.set(text, compiled);
       }

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import type { CseConfig } from '../config.js';
 import { CseError, RSC } from '../primitive/status.js';
-import { absoluteId, type Identity } from './originator.js';
+import { absoluteId, type Identity, type Originator } from './originator.js';
 
 const notAuthenticated = (m: string) => new CseError(RSC.ORIGINATOR_NOT_AUTHENTICATED, m);
 
@@ -39,18 +39,17 @@ export class TokenVerifier {
    * rq_authn for a request: true when one of its tokens verified for this originator, false when there was no
    * token to check (and none is required). Throws 4106 otherwise.
    */
-  authenticate(fr: string | undefined, tokens: readonly string[]): boolean {
+  authenticate(o: Originator, tokens: readonly string[]): boolean {
     if (!this.enabled) return false;
     if (tokens.length === 0) {
       if (this.config.requireToken) throw notAuthenticated('this CSE requires a token (Authorization: Bearer or tkns)');
       // with tokens on, the admin's unlimited privileges belong to the holder of its token only
-      if (fr !== undefined && absoluteId(fr, this.me) === absoluteId(this.config.admin, this.me))
-        throw notAuthenticated(`the admin originator '${fr}' must present a token`);
+      if (o.isAdmin) throw notAuthenticated(`the admin originator '${o.id}' must present a token`);
       return false;
     }
     let reason = '';
     for (const token of tokens.slice(0, 4)) {
-      const r = this.verify(token, fr);
+      const r = this.verify(token, o);
       if (r === true) return true;
       reason ||= r;
     }
@@ -58,7 +57,7 @@ export class TokenVerifier {
   }
 
   /** true, or why not */
-  private verify(token: string, fr: string | undefined): true | string {
+  private verify(token: string, o: Originator): true | string {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') return 'the token is not a JSON Web Token';
     const alg = decoded.header.alg as jwt.Algorithm;
@@ -78,8 +77,8 @@ export class TokenVerifier {
     }
     const sub = typeof payload === 'string' ? undefined : payload.sub;
     if (typeof sub !== 'string' || sub === '') return 'the token has no subject (sub)';
-    if (fr === undefined || fr === '' || absoluteId(sub, this.me) !== absoluteId(fr, this.me))
-      return `the token's subject '${sub}' is not the originator '${fr ?? ''}'`;
+    if (o.id === '' || absoluteId(sub, this.me) !== o.absolute)
+      return `the token's subject '${sub}' is not the originator '${o.id}'`;
     return true;
   }
 }

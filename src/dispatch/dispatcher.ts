@@ -4,7 +4,7 @@
  *
  *   Recv-1.0    the originator's token, when tokens are configured (4106; TS-0003 7.2.1)
  *               rqi, rvi (4001), rqet (4008), From (4000 / 4106), the operation and the request's own syntax (4000)
- *   Recv-6.0.2  AE registration: the AE-ID and the registration policy (4126; TS-0004 7.3.2.7)
+ *   Recv-6.0.2  a registration (AE): the ID it gets and whether it may register, by its type's hooks (4107 / 4126)
  *   Recv-6.2    the target exists (4004), found once from the address; an operation its type never allows (4005)
  *   Recv-6.3    the originator's privilege on it (4103; TS-0004 7.3.3.15), asked of src/access/ and nowhere else
  *   Recv-6.4-   the operation handler, given the resolved target
@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { AccessControl } from '../access/access-control.js';
-import { RegistrationPolicy } from '../access/registration-policy.js';
+import { Originators } from '../access/originator.js';
 import { Privilege } from '../access/rules.js';
 import { TokenVerifier } from '../access/token.js';
 import type { CseConfig } from '../config.js';
@@ -34,7 +34,6 @@ import { matchesFilter, unevaluatedConditions } from './filter.js';
 import { create } from './operations/create.js';
 import { remove } from './operations/delete.js';
 import {
-  contentOf,
   singleRoot,
   type OperationDeps,
   type OperationHandler,
@@ -43,9 +42,8 @@ import {
 } from './operations/deps.js';
 import { retrieve } from './operations/retrieve.js';
 import { update } from './operations/update.js';
-import { checkOriginator, chooseAeId } from './registration.js';
+import { checkRegistered } from './registration.js';
 
-const AE = 2;
 /** resultContent values whose content includes child resources or references to them */
 const WITH_CHILDREN = new Set([4, 5, 6, 8]);
 
@@ -75,15 +73,15 @@ function privilegeOf(req: RequestPrimitive): number {
 
 export class Dispatcher {
   readonly access: AccessControl;
-  private readonly registration: RegistrationPolicy;
+  private readonly originators: Originators;
   private readonly tokens: TokenVerifier;
 
   constructor(
     private readonly deps: OperationDeps,
     private readonly log: Logger,
   ) {
-    this.access = new AccessControl(deps.tree.store, deps.tree.schema, deps.config);
-    this.registration = new RegistrationPolicy(deps.config);
+    this.originators = new Originators(deps.config);
+    this.access = new AccessControl(deps.tree.store, deps.tree.schema, deps.config, this.originators);
     this.tokens = new TokenVerifier(deps.config);
   }
 
@@ -122,7 +120,9 @@ export class Dispatcher {
     const { tree } = this.deps;
     // authentication first: an unauthenticated request learns nothing, not even which versions are supported
     const tokens = context?.token ? [context.token, ...(req.tkns ?? [])] : (req.tkns ?? []);
-    const authenticated = this.tokens.authenticate(req.fr, tokens);
+    // From is identified once here; every later step reads this value
+    let originator = this.originators.identify(req.fr);
+    if (this.tokens.authenticate(originator, tokens)) originator = { ...originator, authenticated: true };
 
     if (!req.rqi) throw badRequest('the request identifier (rqi) is missing');
     if (req.rqi.length > c.maxIdLength)
@@ -140,21 +140,17 @@ export class Dispatcher {
     // an originator is an ID (TS-0001 7.2): no control characters (a database may refuse NUL), a bounded length
     if (req.fr !== undefined && (hasControlCharacter(req.fr) || req.fr.length > c.maxIdLength))
       throw badRequest(`the originator (From) is not an ID: control characters, or longer than ${c.maxIdLength}`);
-    const registering = req.op === Operation.Create && req.ty === AE;
-    if (!registering) await checkOriginator(req.fr, c, ctx.store);
+    // a CREATE of a registering type (AE) is a registration; every other request needs a registered originator
+    const registration = req.op === Operation.Create ? tree.types.get(req.ty!)?.registration : undefined;
+    if (!registration) await checkRegistered(originator, tree.types, ctx.store);
     const handler = HANDLERS[req.op];
     if (!handler && req.op !== Operation.Notify)
       throw badRequest(`operation '${String(req.op)}' is not a oneM2M operation`);
     const address = parseAddress(req.to, c);
     handler?.check?.(this.deps, req, address);
 
-    let aeId: string | undefined;
-    if (registering) {
-      // TS-0001 10.2.2.2: the AE-ID the registration asks for or gets; TS-0004 7.3.2.7: may it register at all
-      const choice = chooseAeId(req.fr, c);
-      aeId = 'stem' in choice ? choice.stem : tree.newResourceId(choice.generate);
-      this.registration.check(aeId, contentOf(req.pc, 'm2m:ae')?.api);
-    }
+    // Recv-6.0.2: the ID the registration gets, and whether it may register (the type's hooks)
+    const registrant = registration?.assignId(ctx, originator, req, (prefix) => tree.newResourceId(prefix));
 
     if (req.fc) {
       const unevaluated = unevaluatedConditions(req.fc);
@@ -169,19 +165,18 @@ export class Dispatcher {
     // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)
     if (req.fc && req.fc.fu !== 1 && req.op !== Operation.Create && !matchesFilter(found.resource, req.fc))
       throw notFound('the target does not match the filter criteria');
-    const target: ResolvedTarget = { ...found, address, ctx, aeId };
+    const target: ResolvedTarget = { ...found, address, ctx, originator, registrant };
     handler?.applicable?.(this.deps, req, target);
-    // an AE registration skips Recv-6.3 (TS-0004 7.4.5.2.1): the registration policy above decides instead
-    if (!registering) {
+    // a registration skips Recv-6.3 (TS-0004 7.4.5.2.1): its type's checks above decide instead
+    if (!registration) {
       const ip = context?.remoteAddress;
       await this.access.authorize({
-        fr: req.fr,
+        originator,
         op: privilegeOf(req),
         target: found.resource,
         to: req.to,
         ty: req.ty,
         acpiUpdate: req.op === Operation.Update && singleRoot(req.pc)?.acpi !== undefined,
-        authenticated,
         ip,
         now: ctx.now,
         nowTs: ctx.nowTs,
@@ -190,8 +185,7 @@ export class Dispatcher {
       // responses that carry child resources show only those the originator may retrieve (TS-0001 10.2.6.2)
       if (req.rcn !== undefined && WITH_CHILDREN.has(req.rcn))
         target.visible = this.access.childFilter({
-          fr: req.fr,
-          authenticated,
+          originator,
           ip,
           now: ctx.now,
           nowTs: ctx.nowTs,

@@ -258,7 +258,7 @@ export class ResourceTree {
   }
 
   private idTaken(ri: string) {
-    return new CseError(this.config.duplicateAeRsc, `the AE-ID '${ri}' is registered already`);
+    return new CseError(this.config.duplicateAeRsc, `the ID '${ri}' is registered already`);
   }
 
   /**

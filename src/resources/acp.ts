@@ -10,6 +10,7 @@ import { checkWindowCount } from '../access/schedule.js';
 import { badRequest } from '../primitive/status.js';
 import type { Attributes } from '../storage/store.js';
 import type { ResourceType, TypeContext } from './resource-type.js';
+import { Ty } from './type-numbers.js';
 
 /** At most MAX_WINDOWS actw entries per accessControlContexts entry (src/access/schedule.ts). */
 function checkWindowCounts(set: unknown) {
@@ -45,7 +46,7 @@ function checkRules(ctx: TypeContext, attrs: Attributes) {
 }
 
 export const accessControlPolicy: ResourceType = {
-  ty: 1,
+  ty: Ty.accessControlPolicy,
 
   beforeCreate(ctx, r) {
     checkRules(ctx, r.attrs);

@@ -1,13 +1,59 @@
 /**
- * <AE> (TS-0004 7.4.5). Registration rules (who may register, the AE-ID) live in dispatch/registration.ts
- * because they decide the resource ID before the resource exists; here only what the AE itself carries.
+ * <AE> (TS-0004 7.4.5). Its CREATE is a registration: which AE-ID the AE gets (TS-0001 10.2.2.2), whether it may
+ * register at all (TS-0004 7.3.2.7), and which originators are registered AEs (TS-0004 7.3.2.1) are the type's
+ * `registration` hooks; the AE itself carries its AE-ID as aei.
  */
+import { RegistrationPolicy } from '../access/registration-policy.js';
+import type { CseConfig } from '../config.js';
+import { CseError, RSC, badRequest } from '../primitive/status.js';
 import type { ResourceType } from './resource-type.js';
+import { Ty } from './type-numbers.js';
 
-export const ae: ResourceType = {
-  ty: 2,
-  beforeCreate(_ctx, r) {
-    // aei = the AE-ID-Stem, which is also the ri (TS-0001 9.6.5)
-    r.attrs.aei = r.ri;
-  },
-};
+/** an AE-ID-Stem: C (CSE-assigned) or S (SP-assigned) and unreserved characters (TS-0001 7.2) */
+const STEM = /^[CS][A-Za-z0-9\-._]*$/;
+
+export function ae(config: Pick<CseConfig, 'allowedAppIds' | 'allowedAeIds'>): ResourceType {
+  const policy = new RegistrationPolicy(config);
+  return {
+    ty: Ty.AE,
+    registration: {
+      // an AE of this CSE in any of its forms: every form of one AE meets the same check, or one would bypass it
+      registrantRi: (o) => o.aeId,
+
+      assignId(_ctx, o, req, generate) {
+        // TS-0001 10.2.2.2 steps 002/004: no From or `C` -> a CSE-assigned stem, `S` -> an SP-assigned one
+        let stem: string;
+        if (o.id === '' || o.id === 'C') stem = generate('C');
+        else if (o.id === 'S') stem = generate('S');
+        else {
+          // the admin's ID is the CSE's own originator: an AE registered under it would act with every privilege
+          if (o.isAdmin)
+            throw new CseError(
+              RSC.APP_RULE_VALIDATION_FAILED,
+              `the AE-ID '${o.id}' is reserved for the admin originator`,
+            );
+          // a CSE-ID (or an AE of another CSE): a CSE registers as a <remoteCSE>, and only within a security
+          // association (TS-0004 7.3.2.1)
+          if (o.aeId === undefined && !o.id.startsWith('/'))
+            throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
+          if (o.aeId === undefined)
+            throw new CseError(
+              RSC.SECURITY_ASSOCIATION_REQUIRED,
+              `originator '${o.id}' is a CSE-ID or another CSE's AE: it cannot register as an AE here`,
+            );
+          stem = o.aeId;
+          if (!STEM.test(stem) || stem.length < 2)
+            throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
+        }
+        const content = req.pc?.['m2m:ae'];
+        policy.check(stem, content && typeof content === 'object' ? (content as { api?: unknown }).api : undefined);
+        return { ri: stem, id: stem };
+      },
+    },
+
+    beforeCreate(_ctx, r) {
+      // aei = the AE-ID-Stem, which is also the ri (TS-0001 9.6.5)
+      r.attrs.aei = r.ri;
+    },
+  };
+}

@@ -6,8 +6,8 @@
 import { CseError, RSC, notFound } from '../primitive/status.js';
 import type { StoredResource } from '../storage/store.js';
 import type { ResourceType, WriteContext } from './resource-type.js';
+import { Ty } from './type-numbers.js';
 
-export const CONTENT_INSTANCE = 4;
 const VIRTUAL = new Set(['la', 'ol']);
 
 function num(v: unknown): number | undefined {
@@ -23,7 +23,7 @@ async function enforceLimits(ctx: WriteContext, cnt: StoredResource) {
     ((mni !== undefined && (a.cni as number) > mni) || (mbs !== undefined && (a.cbs as number) > mbs)) &&
     (a.cni as number) > 0
   ) {
-    const oldest = await ctx.tx.oldestChild(cnt.ri, CONTENT_INSTANCE);
+    const oldest = await ctx.tx.oldestChild(cnt.ri, Ty.contentInstance);
     if (!oldest) break;
     await ctx.tx.deleteSubtree(oldest);
     a.cni = (a.cni as number) - 1;
@@ -32,7 +32,7 @@ async function enforceLimits(ctx: WriteContext, cnt: StoredResource) {
 }
 
 export const container: ResourceType = {
-  ty: 3,
+  ty: Ty.container,
   virtualNames: VIRTUAL,
   reportsEmptyRetrieve: true,
 
@@ -49,7 +49,7 @@ export const container: ResourceType = {
   async afterUpdate(ctx, r, old) {
     // disableRetrieval changed from true to false: the instances stored meanwhile go (TS-0001 9.6.6)
     if (old.disr === true && r.attrs.disr !== true) {
-      for (const cin of await ctx.tx.children(r.ri, { ty: CONTENT_INSTANCE })) await ctx.tx.deleteSubtree(cin);
+      for (const cin of await ctx.tx.children(r.ri, { ty: Ty.contentInstance })) await ctx.tx.deleteSubtree(cin);
       r.attrs.cni = 0;
       r.attrs.cbs = 0;
     }
@@ -57,7 +57,7 @@ export const container: ResourceType = {
   },
 
   async childAdded(ctx, parent, child) {
-    if (child.ty !== CONTENT_INSTANCE) return;
+    if (child.ty !== Ty.contentInstance) return;
     const before = { ...parent, attrs: { ...parent.attrs } };
     const a = parent.attrs;
     a.cni = (a.cni as number) + 1;
@@ -68,7 +68,7 @@ export const container: ResourceType = {
   },
 
   async childRemoved(ctx, parent, child) {
-    if (child.ty !== CONTENT_INSTANCE) return;
+    if (child.ty !== Ty.contentInstance) return;
     const before = { ...parent, attrs: { ...parent.attrs } };
     const a = parent.attrs;
     a.cni = Math.max(0, (a.cni as number) - 1);
@@ -82,8 +82,8 @@ export const container: ResourceType = {
       throw new CseError(RSC.OPERATION_NOT_ALLOWED, 'the container has disableRetrieval set');
     const cin =
       name === 'la'
-        ? await ctx.store.newestChild(parent.ri, CONTENT_INSTANCE)
-        : await ctx.store.oldestChild(parent.ri, CONTENT_INSTANCE);
+        ? await ctx.store.newestChild(parent.ri, Ty.contentInstance)
+        : await ctx.store.oldestChild(parent.ri, Ty.contentInstance);
     if (!cin) throw notFound(`the container has no contentInstance (${name})`);
     return cin;
   },

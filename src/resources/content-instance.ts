@@ -2,6 +2,7 @@
 import { CseError, RSC } from '../primitive/status.js';
 import { parseTimestamp, toTimestamp } from '../primitive/time.js';
 import type { ResourceType } from './resource-type.js';
+import { Ty } from './type-numbers.js';
 
 /** contentSize: the bytes of con as sent (a string's UTF-8 length; other JSON values as serialized) */
 export function contentSize(con: unknown): number {
@@ -9,7 +10,7 @@ export function contentSize(con: unknown): number {
 }
 
 export const contentInstance: ResourceType = {
-  ty: 4,
+  ty: Ty.contentInstance,
   forbidden: new Set(['update']),
 
   beforeCreate(_ctx, r, parent) {

@@ -1,7 +1,8 @@
 /** <CSEBase> (TS-0004 7.4.3): retrieve only; its attributes are filled in at start-up. */
 import type { ResourceType } from './resource-type.js';
+import { Ty } from './type-numbers.js';
 
 export const cseBase: ResourceType = {
-  ty: 5,
+  ty: Ty.CSEBase,
   forbidden: new Set(['create', 'update', 'delete']),
 };

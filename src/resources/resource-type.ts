@@ -8,6 +8,7 @@
  * `childAdded`, else so that it cannot go meanwhile). A store may run a transaction again after a transient
  * conflict, so a hook changes nothing but its arguments and the store.
  */
+import type { Originator } from '../access/originator.js';
 import type { CseConfig } from '../config.js';
 import type { ResourceEvent } from '../events/events.js';
 import type { RequestPrimitive } from '../primitive/primitive.js';
@@ -35,8 +36,36 @@ export type ApiOperation = 'create' | 'retrieve' | 'update' | 'delete';
 
 type Maybe<T> = T | Promise<T>;
 
+/**
+ * A type whose CREATE registers its originator with this CSE: <AE> (TS-0004 7.4.5.2.1) and, later, <remoteCSE>
+ * (7.4.4.2.1). The dispatcher asks these hooks and knows no registering type by name.
+ */
+export interface Registration {
+  /**
+   * The ri of the resource `o` is registered as when it is one of this type's registrants (an AE's AE-ID), else
+   * undefined. Every request but a registration must come from a registered originator (TS-0004 7.3.2.1: 4106).
+   */
+  registrantRi(o: Originator): string | undefined;
+  /**
+   * Recv-6.0.2 (TS-0004 7.2.2.2), before the target is resolved: the ri of the new registration and the ID the
+   * registrant acts under from then on (TS-0001 10.2.2.2). Throws a CseError to refuse: 4107 for an
+   * originator that cannot register as this type, 4126 when the registration policy does not allow it, 4000 for
+   * a From that is no such ID. `generate` makes a fresh unique ID with a prefix. The registration skips the
+   * access decision (TS-0004 7.4.5.2.1): these checks decide instead.
+   */
+  assignId(ctx: TypeContext, o: Originator, req: RequestPrimitive, generate: (prefix: string) => string): Registrant;
+}
+
+/** A registration's new resource ID, and the ID its registrant acts under (its creator; an AE: both the AE-ID) */
+export interface Registrant {
+  ri: string;
+  id: string;
+}
+
 export interface ResourceType {
   readonly ty: number;
+  /** set for a type whose CREATE is a registration (AE, remoteCSE) */
+  readonly registration?: Registration;
   /** operations the API may not perform on this type at all (4005), e.g. CSEBase C/U/D, contentInstance U */
   readonly forbidden?: ReadonlySet<ApiOperation>;
   /** refuses a child resource name, e.g. `la` / `ol` under a container (4005) */

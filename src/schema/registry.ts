@@ -51,6 +51,13 @@ export class SchemaRegistry {
     const ajv = new Ajv({ allErrors: false, strict: false });
     for (const [name, schema] of Object.entries(types)) ajv.addSchema(schema, `t:${name}`);
 
+    // every type implemented is a type of TS-0004 Table 6.3.4.2.1-1 under its own number and name
+    const numbers = new Map(
+      readJson<{ types: { ty: number; ln: string }[] }>(join(specsDir, 'resource-types.json')).types.map((t) => [
+        t.ty,
+        t.ln,
+      ]),
+    );
     const dir = join(specsDir, 'resources');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
       const raw = readJson<{
@@ -61,6 +68,10 @@ export class SchemaRegistry {
         childTypes: number[];
         attributes: Record<string, { oc: Optionality; ou: Optionality; car: Multiplicity }>;
       }>(join(dir, file));
+      if (numbers.get(raw.ty) !== raw.ln)
+        throw new Error(
+          `specs/resources/${file}: type ${raw.ty} is '${numbers.get(raw.ty)}' in specs/resource-types.json`,
+        );
       const attributes = new Map<string, AttributeSpec>();
       for (const [sn, a] of Object.entries(raw.attributes)) {
         const d = dictionary[sn];

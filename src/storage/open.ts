@@ -2,13 +2,18 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CseConfig } from '../config.js';
-import { resourceTypes } from '../resources/index.js';
+import type { ResourceType } from '../resources/resource-type.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import { CachedStore } from './cache.js';
 import { SqliteStore } from './sqlite.js';
 import type { ResourceStore } from './store.js';
 
-export async function openStore(config: CseConfig, schema: SchemaRegistry, log: Logger): Promise<ResourceStore> {
+export async function openStore(
+  config: CseConfig,
+  schema: SchemaRegistry,
+  types: ReadonlyMap<number, ResourceType>,
+  log: Logger,
+): Promise<ResourceStore> {
   if (config.db !== '') {
     // loaded only when asked for: an embedded CSE never loads the PostgreSQL client
     const { PostgresStore } = await import('./postgres.js');
@@ -22,7 +27,7 @@ export async function openStore(config: CseConfig, schema: SchemaRegistry, log: 
   return new CachedStore(
     new SqliteStore(join(config.dataDir, 'cse.db'), { synchronous: config.sqliteSynchronous, exclusive: true }),
     // leaves: types of which no instance can have a child this CSE implements (contentInstance today)
-    (ty) => !(schema.spec(ty)?.childTypes ?? []).some((c) => resourceTypes.has(c)),
+    (ty) => !(schema.spec(ty)?.childTypes ?? []).some((c) => types.has(c)),
   );
 }
 

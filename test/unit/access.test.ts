@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { inRanges, parseIpRanges } from '../../src/access/ip.js';
-import { absoluteId } from '../../src/access/originator.js';
+import { Originators, absoluteId } from '../../src/access/originator.js';
 import { RegistrationPolicy } from '../../src/access/registration-policy.js';
 import {
   compileLenient,
@@ -31,6 +31,9 @@ import {
 import { TokenVerifier } from '../../src/access/token.js';
 import { ConfigError, DEFAULTS, helpText, loadConfig, type CseConfig } from '../../src/config.js';
 import { CseError } from '../../src/primitive/status.js';
+
+/** a From as the dispatcher identifies it */
+const as = (fr: string | undefined) => new Originators(DEFAULTS).identify(fr);
 
 const me = { spId: 'onem2m.local', cseId: '/id-in' };
 const at = (iso: string) => Date.parse(iso);
@@ -366,7 +369,7 @@ describe('token verification (authenticated originators)', () => {
   it('is off without a key: tokens are not looked at', () => {
     const v = new TokenVerifier(config({}));
     expect(v.enabled).toBe(false);
-    expect(v.authenticate('Cae1', ['garbage'])).toBe(false);
+    expect(v.authenticate(as('Cae1'), ['garbage'])).toBe(false);
   });
 
   it('HS256: a valid token whose sub is the originator authenticates; anything else is 4106', () => {
@@ -374,31 +377,33 @@ describe('token verification (authenticated originators)', () => {
     const v = new TokenVerifier(config({ jwtSecret: secret }));
     const sign = (payload: object, key = secret, opts: jwt.SignOptions = {}) =>
       jwt.sign(payload, key, { algorithm: 'HS256', expiresIn: 60, ...opts });
-    expect(v.authenticate('Cae1', [sign({ sub: 'Cae1' })])).toBe(true);
-    expect(v.authenticate('/id-in/Cae1', [sign({ sub: 'Cae1' })])).toBe(true); // same originator, another form
-    expect(v.authenticate('Cae1', [])).toBe(false); // not required: no token, not authenticated
-    expect(rsc(() => v.authenticate('Cae2', [sign({ sub: 'Cae1' })]))).toBe(4106);
-    expect(rsc(() => v.authenticate('Cae1', [sign({ sub: 'Cae1' }, 'another-secret')]))).toBe(4106);
+    expect(v.authenticate(as('Cae1'), [sign({ sub: 'Cae1' })])).toBe(true);
+    expect(v.authenticate(as('/id-in/Cae1'), [sign({ sub: 'Cae1' })])).toBe(true); // same originator, another form
+    expect(v.authenticate(as('Cae1'), [])).toBe(false); // not required: no token, not authenticated
+    expect(rsc(() => v.authenticate(as('Cae2'), [sign({ sub: 'Cae1' })]))).toBe(4106);
+    expect(rsc(() => v.authenticate(as('Cae1'), [sign({ sub: 'Cae1' }, 'another-secret')]))).toBe(4106);
     const expired = jwt.sign({ sub: 'Cae1', exp: Math.floor(Date.now() / 1000) - 10 }, secret, { algorithm: 'HS256' });
-    expect(rsc(() => v.authenticate('Cae1', [expired]))).toBe(4106);
-    expect(rsc(() => v.authenticate('Cae1', [sign({ foo: 1 })]))).toBe(4106);
-    expect(rsc(() => v.authenticate(undefined, [sign({ sub: 'Cae1' })]))).toBe(4106);
-    expect(rsc(() => v.authenticate('Cae1', ['not.a.token']))).toBe(4106);
+    expect(rsc(() => v.authenticate(as('Cae1'), [expired]))).toBe(4106);
+    expect(rsc(() => v.authenticate(as('Cae1'), [sign({ foo: 1 })]))).toBe(4106);
+    expect(rsc(() => v.authenticate(as(undefined), [sign({ sub: 'Cae1' })]))).toBe(4106);
+    expect(rsc(() => v.authenticate(as('Cae1'), ['not.a.token']))).toBe(4106);
     const none = jwt.sign({ sub: 'Cae1' }, '', { algorithm: 'none' });
-    expect(rsc(() => v.authenticate('Cae1', [none]))).toBe(4106);
+    expect(rsc(() => v.authenticate(as('Cae1'), [none]))).toBe(4106);
     const required = new TokenVerifier(config({ jwtSecret: secret, requireToken: true }));
-    expect(rsc(() => required.authenticate('Cae1', []))).toBe(4106);
-    expect(required.authenticate('Cae1', [sign({ sub: 'Cae1' })])).toBe(true);
+    expect(rsc(() => required.authenticate(as('Cae1'), []))).toBe(4106);
+    expect(required.authenticate(as('Cae1'), [sign({ sub: 'Cae1' })])).toBe(true);
   });
 
   it('--jwt-audience / --jwt-issuer: a token for another audience or from another issuer is 4106', () => {
     const secret = 'test-secret-0123456789';
     const v = new TokenVerifier(config({ jwtSecret: secret, jwtAudience: '/id-in', jwtIssuer: 'https://idp.city' }));
     const sign = (payload: object) => jwt.sign({ sub: 'Cae1', ...payload }, secret, { algorithm: 'HS256' });
-    expect(v.authenticate('Cae1', [sign({ aud: '/id-in', iss: 'https://idp.city' })])).toBe(true);
-    expect(rsc(() => v.authenticate('Cae1', [sign({ aud: 'another-service', iss: 'https://idp.city' })]))).toBe(4106);
-    expect(rsc(() => v.authenticate('Cae1', [sign({ aud: '/id-in', iss: 'https://elsewhere' })]))).toBe(4106);
-    expect(rsc(() => v.authenticate('Cae1', [sign({})]))).toBe(4106);
+    expect(v.authenticate(as('Cae1'), [sign({ aud: '/id-in', iss: 'https://idp.city' })])).toBe(true);
+    expect(rsc(() => v.authenticate(as('Cae1'), [sign({ aud: 'another-service', iss: 'https://idp.city' })]))).toBe(
+      4106,
+    );
+    expect(rsc(() => v.authenticate(as('Cae1'), [sign({ aud: '/id-in', iss: 'https://elsewhere' })]))).toBe(4106);
+    expect(rsc(() => v.authenticate(as('Cae1'), [sign({})]))).toBe(4106);
   });
 
   it('RS256 and ES256 with a public key file; algorithms outside --jwt-algorithms are refused', () => {
@@ -412,20 +417,20 @@ describe('token verification (authenticated originators)', () => {
       writeFileSync(file, publicKey.export({ type: 'spki', format: 'pem' }));
       const v = new TokenVerifier(config({ jwtPublicKey: file }));
       const token = jwt.sign({ sub: 'Cae1' }, privateKey, { algorithm: alg, expiresIn: 60 });
-      expect(v.authenticate('Cae1', [token]), alg).toBe(true);
+      expect(v.authenticate(as('Cae1'), [token]), alg).toBe(true);
       expect(
-        rsc(() => v.authenticate('Cae2', [token])),
+        rsc(() => v.authenticate(as('Cae2'), [token])),
         alg,
       ).toBe(4106);
       // an HS256 token when only a public key is configured (the classic key confusion) is refused
       const hs = jwt.sign({ sub: 'Cae1' }, 'x', { algorithm: 'HS256' });
       expect(
-        rsc(() => v.authenticate('Cae1', [hs])),
+        rsc(() => v.authenticate(as('Cae1'), [hs])),
         alg,
       ).toBe(4106);
       const only = new TokenVerifier(config({ jwtPublicKey: file, jwtAlgorithms: ['HS256'] }));
       expect(
-        rsc(() => only.authenticate('Cae1', [token])),
+        rsc(() => only.authenticate(as('Cae1'), [token])),
         alg,
       ).toBe(4106);
     }

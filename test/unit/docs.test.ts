@@ -1,7 +1,7 @@
 /** Generated documentation stays in step with the tables it comes from (run `npm run docs` to refresh). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readmeWithConfigTable, statusCodesMarkdown } from '../../docs/generate.js';
+import { readmeWithConfigTable, statusCodesMarkdown, typeNumbersSource } from '../../docs/generate.js';
 import { OPTIONS } from '../../src/config.js';
 
 const read = (p: string) => readFileSync(new URL(p, import.meta.url), 'utf8');
@@ -15,5 +15,9 @@ describe('generated documentation', () => {
     const readme = read('../../README.md');
     expect(readme).toBe(readmeWithConfigTable(readme));
     for (const o of OPTIONS) expect(readme).toContain(`\`--${o.flag}\``);
+  });
+
+  it('src/resources/type-numbers.ts is specs/resource-types.json', () => {
+    expect(read('../../src/resources/type-numbers.ts')).toBe(typeNumbersSource());
   });
 });

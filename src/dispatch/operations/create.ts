@@ -1,10 +1,8 @@
-/** CREATE (TS-0004 7.3.3.3 generic procedure; 7.4.5.2.1 AE registration). */
+/** CREATE (TS-0004 7.3.3.3 generic procedure; a registration, 7.4.5.2.1, through its type's hooks). */
 import type { RequestPrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { effectiveResultContent } from '../result-content.js';
 import { contentOf, type OperationDeps, type OperationHandler, type OperationResult } from './deps.js';
-
-const AE = 2;
 
 export const create: OperationHandler = {
   check({ tree }, req, address) {
@@ -27,7 +25,7 @@ export const create: OperationHandler = {
   },
 
   async execute(d: OperationDeps, req: RequestPrimitive, target): Promise<OperationResult> {
-    const { tree, shaper, config } = d;
+    const { tree, shaper } = d;
     const { ctx } = target;
     const rcn = effectiveResultContent(req.op, req.rcn);
     const ty = req.ty!;
@@ -41,18 +39,11 @@ export const create: OperationHandler = {
     if (!attrs) throw badRequest(`the content must be one 'm2m:${spec.sn}' object for resource type ${ty}`);
     tree.schema.validate(ty, 'create', attrs);
 
-    let ri: string | undefined;
-    let originator = req.fr ?? '';
-    if (ty === AE) {
-      // registration: the dispatcher chose the AE-ID (TS-0001 10.2.2.2) and checked it against the registration
-      // policy (TS-0004 7.3.2.7)
-      ri = target.aeId!;
-      if (await tree.store.get(ri))
-        throw new CseError(config.duplicateAeRsc, `the AE-ID '${ri}' is registered already`);
-      originator = ri;
-      attrs.rn ??= ri;
-    }
-    const created = await tree.create(ctx, parent, ty, attrs, req, originator, ri);
+    // a registration: the type's assignId chose the ri and the registrant's ID, its creator (TS-0001 10.2.2.2); the
+    // name defaults to the ri. The tree refuses an ri registered already (config.duplicateAeRsc)
+    const reg = target.registrant;
+    if (reg) attrs.rn ??= reg.ri;
+    const created = await tree.create(ctx, parent, ty, attrs, req, reg?.id ?? target.originator.id, reg?.ri);
 
     const result: OperationResult = { rsc: RSC.CREATED, location: created.srn };
     if (rcn === 9) {

@@ -4,6 +4,8 @@ import type { TypeContext } from '../../resources/resource-type.js';
 import type { StoredResource } from '../../storage/store.js';
 import type { Address } from '../addressing.js';
 import type { ResultShaper } from '../result-content.js';
+import type { Originator } from '../../access/originator.js';
+import type { Registrant } from '../../resources/resource-type.js';
 import type { ResourceTree, Target } from '../tree.js';
 
 export interface OperationDeps {
@@ -22,8 +24,10 @@ export type OperationResult = Omit<ResponsePrimitive, 'rqi'>;
 export interface ResolvedTarget extends Target {
   address: Address;
   ctx: TypeContext;
-  /** AE registration: the AE-ID (= ri) the new AE gets, chosen and admitted by the dispatcher */
-  aeId?: string;
+  /** the originator, identified once at entry */
+  originator: Originator;
+  /** a registration (AE): the new resource's ri and its registrant's ID (the type's assignId) */
+  registrant?: Registrant;
   /** the child resources the originator may see in a response (rcn 4, 5, 6, 8); undefined = all */
   visible?: (r: StoredResource) => Promise<boolean>;
 }
