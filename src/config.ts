@@ -59,6 +59,8 @@ export interface CseConfig {
   jwtAudience: string;
   /** when set, a token's iss must be this issuer */
   jwtIssuer: string;
+  /** the CSEBase poa: where other entities reach this CSE; empty: what each binding reports */
+  poa: string[];
   /** PEM certificate (chain) and key files: with both, the HTTP binding speaks HTTPS */
   tlsCert: string;
   tlsKey: string;
@@ -192,6 +194,13 @@ export const OPTIONS: Option[] = [
     kind: 'int',
     default: 4117,
     help: 'rsc for registering an AE-ID that exists: 4117 (TS-0004) or 4105 (TS-0018)',
+  },
+  {
+    key: 'poa',
+    flag: 'poa',
+    kind: 'list',
+    default: [],
+    help: "URL advertised as the CSEBase pointOfAccess (repeatable), e.g. behind NAT or a load balancer; none: each binding's own address",
   },
   {
     key: 'cseAcpi',
@@ -329,7 +338,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
     value ??= argv[++i];
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-    fromFlags[o.key] = convert(o, value, `--${name}`);
+    const converted = convert(o, value, `--${name}`);
+    // a list flag given again adds to the list (--poa a --poa b)
+    const earlier = fromFlags[o.key];
+    fromFlags[o.key] =
+      o.kind === 'list' && Array.isArray(earlier) ? [...(earlier as string[]), ...(converted as string[])] : converted;
   }
 
   const config = { ...DEFAULTS } as Record<string, unknown>;
@@ -380,6 +393,17 @@ function checkConfig(c: CseConfig) {
   if (c.requireToken && !c.jwtSecret && !c.jwtPublicKey)
     throw new ConfigError('require-token needs a key to verify tokens with: jwt-secret or jwt-public-key');
   if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) throw new ConfigError('tls-cert and tls-key go together');
+  for (const p of c.poa) {
+    // TS-0004 m2m:poaList: a URI with a transport scheme and a host, no whitespace
+    let u: URL | undefined;
+    try {
+      u = new URL(p);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !u.host || /\s/.test(p) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(p))
+      throw new ConfigError(`poa '${p}' is not a URL with a scheme and a host (e.g. http://cse.example.org:8080)`);
+  }
 }
 
 export function helpText(): string {

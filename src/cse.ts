@@ -2,12 +2,10 @@
  * Assembles a CSE: storage, schema, resource tree, dispatcher and bindings; start() and stop().
  * Everything is passed in; there are no globals, so tests run several CSEs in one process.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { ProtocolBinding } from './bindings/binding.js';
-import { CoapBinding } from './bindings/coap/server.js';
-import { HttpBinding } from './bindings/http/server.js';
+import { BINDINGS } from './bindings/index.js';
 import type { CseConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { EventBus } from './events/events.js';
@@ -47,33 +45,17 @@ export class Cse {
     const cse = new Cse(config, store, tree, dispatcher, log);
     const serializations = new Serializations();
     try {
-      if (config.httpEnabled) {
-        const http = new HttpBinding(
+      for (const factory of BINDINGS) {
+        if (!factory.enabled(config)) continue;
+        const binding = factory.create({
           dispatcher,
           serializations,
-          {
-            port: config.httpPort,
-            host: config.httpHost,
-            maxRequestBytes: config.maxRequestBytes,
-            requestTimeoutMs: config.httpRequestTimeoutMs,
-            ...(config.tlsCert
-              ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
-              : {}),
-          },
-          log.child({ binding: 'http' }),
-        );
-        await http.start();
-        cse.bindings.push(http);
-      }
-      if (config.coapEnabled) {
-        const coap = new CoapBinding(
-          dispatcher,
-          serializations,
-          { port: config.coapPort, host: config.coapHost, maxRequestBytes: config.maxRequestBytes },
-          log.child({ binding: 'coap' }),
-        );
-        await coap.start();
-        cse.bindings.push(coap);
+          config,
+          log: log.child({ binding: factory.name }),
+        });
+        // pushed before it starts: one that fails to start is stopped with the others
+        cse.bindings.push(binding);
+        await binding.start();
       }
       await cse.ensureCseBase();
     } catch (e) {
@@ -129,13 +111,8 @@ export class Cse {
     if (existing && existing.srn !== c.cseRn)
       throw new Error(`the ${where} holds CSEBase '${existing.srn}', not '${c.cseRn}': use another database`);
     const now = toTimestamp(Date.now());
-    const http = this.bindings.find((b) => b.name === 'http');
-    const coap = this.bindings.find((b) => b.name === 'coap');
-    const reachable = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h);
-    const poa = [
-      ...(http ? [`${c.tlsCert ? 'https' : 'http'}://${reachable(c.httpHost)}:${http.port()}`] : []),
-      ...(coap ? [`coap://${reachable(c.coapHost)}:${coap.port()}`] : []),
-    ];
+    // where others reach this CSE: as configured (NAT, containers, load balancers), else what the bindings report
+    const poa = c.poa.length > 0 ? [...c.poa] : this.bindings.flatMap((b) => b.pointOfAccess());
     const attrs: Record<string, unknown> = {
       ...(existing?.attrs ?? { ct: now }),
       ty: Ty.CSEBase,

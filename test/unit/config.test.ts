@@ -41,6 +41,22 @@ describe('configuration', () => {
     expect(config.releaseVersions).toEqual(['3', '4']);
   });
 
+  it('--poa is repeatable, a list in CSE_POA and the config file, and must be URLs with a scheme and a host', () => {
+    expect(loadConfig([], {}).config.poa).toEqual([]);
+    const argv = ['--poa', 'http://cse.city.example:8080', '--poa=coap://203.0.113.7:5683'];
+    expect(loadConfig(argv, {}).config.poa).toEqual(['http://cse.city.example:8080', 'coap://203.0.113.7:5683']);
+    expect(loadConfig([], { CSE_POA: 'http://a.example,mqtt://b.example:1883' }).config.poa).toEqual([
+      'http://a.example',
+      'mqtt://b.example:1883',
+    ]);
+    // flags win over the environment, as for every option
+    expect(loadConfig(['--poa', 'http://flag.example'], { CSE_POA: 'http://env.example' }).config.poa).toEqual([
+      'http://flag.example',
+    ]);
+    for (const bad of ['cse.city.example:8080', 'http://', 'not a url', '/relative/path'])
+      expect(() => loadConfig(['--poa', bad], {}), bad).toThrow(/poa/);
+  });
+
   it('refuses unknown options and bad values with a readable message', () => {
     expect(() => loadConfig(['--nope'], {})).toThrow(ConfigError);
     expect(() => loadConfig(['--http-port', 'abc'], {})).toThrow(/http-port/);

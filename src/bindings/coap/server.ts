@@ -22,7 +22,7 @@ import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import type { Operation, RequestPrimitive, ResponsePrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { jsonCodec, type Serializations } from '../../serialization/index.js';
-import type { ProtocolBinding } from '../binding.js';
+import { reachableHosts, type ProtocolBinding } from '../binding.js';
 import { negotiate, readRequest, writeResponse, type Negotiated } from './mapping.js';
 import {
   CoapFormatError,
@@ -201,6 +201,9 @@ export class CoapBinding implements ProtocolBinding {
     } catch {
       return 0;
     }
+  }
+  pointOfAccess(): string[] {
+    return reachableHosts(this.opts.host).map((h) => `coap://${h}:${this.port()}`);
   }
 
   private send(buf: Buffer, rinfo: RemoteInfo) {

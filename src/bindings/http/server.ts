@@ -17,7 +17,7 @@ import {
 } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
-import type { ProtocolBinding } from '../binding.js';
+import { reachableHosts, type ProtocolBinding } from '../binding.js';
 import { applyQuery } from '../query.js';
 
 export interface HttpBindingOptions {
@@ -108,6 +108,11 @@ export class HttpBinding implements ProtocolBinding {
 
   port(): number {
     return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  pointOfAccess(): string[] {
+    const scheme = this.opts.tls ? 'https' : 'http';
+    return reachableHosts(this.opts.host).map((h) => `${scheme}://${h}:${this.port()}`);
   }
 
   /** requests read on a socket and not answered yet (pipelined ones included), and what to do once none is left */
