@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { applyQuery } from '../../src/bindings/query.js';
+import { applyQuery, coapQuery, httpQuery, httpQueryOf, queryOf } from '../../src/bindings/query.js';
 import { targetOf } from '../../src/bindings/http/server.js';
 import type { RequestPrimitive } from '../../src/primitive/primitive.js';
 
 const parse = (q: string) => {
   const req: RequestPrimitive = { op: 2, to: 'x', rqi: '1' };
-  applyQuery(req, new URLSearchParams(q));
+  applyQuery(req, httpQuery(q));
   return req;
 };
 
@@ -33,6 +33,51 @@ describe('HTTP query parameters (TS-0009 6.2.2.2)', () => {
     expect(() => parse('rcn=abc')).toThrow(/rcn/);
     expect(() => parse('lim=1.5')).toThrow(/lim/);
     expect(() => parse('da=maybe')).toThrow(/da/);
+  });
+});
+
+describe('request primitive -> query -> request primitive (queryOf, applyQuery)', () => {
+  const primitive = (): RequestPrimitive => ({
+    op: 2,
+    to: 'x',
+    rqi: '1',
+    rcn: 4,
+    rt: { rtv: 2 },
+    da: true,
+    atrl: ['lbl', 'rn'],
+    fc: {
+      ty: [2, 3],
+      lbl: ['a b', 'x&y', 'k=v', '100%', 'ü'],
+      lim: 5,
+      atr: [{ nm: 'rn', val: 'q r&s' }],
+      catr: [{ nm: 'con', val: '1 2' }],
+    },
+  });
+  const back = (params: ReturnType<typeof httpQuery>) => {
+    const req: RequestPrimitive = { op: 2, to: 'x', rqi: '1' };
+    applyQuery(req, params);
+    return req;
+  };
+
+  it('HTTP: members percent-encoded, joined by a literal +; a label may hold a space or a +', () => {
+    const q = httpQueryOf(primitive());
+    expect(q).toContain('lbl=a%20b+x%26y+k%3Dv+100%25+%C3%BC');
+    expect(q).toContain('atrl=lbl+rn');
+    expect(back(httpQuery(q))).toEqual(primitive());
+    const plus = { ...primitive(), fc: { lbl: ['a+b', 'c'] } };
+    expect(back(httpQuery(httpQueryOf(plus)))).toEqual(plus);
+  });
+
+  it('CoAP: one raw Uri-Query option per parameter', () => {
+    const options = queryOf(primitive());
+    expect(options).toContain('lbl=a b+x&y+k=v+100%+ü');
+    expect(back(coapQuery(options))).toEqual(primitive());
+  });
+
+  it('a query written by hand: + and %20 in a whole value are spaces, broken percent-encoding is 4000', () => {
+    expect(parse('lbl=a+b%20c').fc?.lbl).toEqual(['a', 'b c']);
+    expect(parse('cra=20250101T000000&rn=a+b').fc).toEqual({ cra: '20250101T000000', atr: [{ nm: 'rn', val: 'a b' }] });
+    expect(() => parse('lbl=%E0%A4%A')).toThrow(/percent-encoding/);
   });
 });
 
