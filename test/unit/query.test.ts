@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyQuery, coapQuery, httpQuery, httpQueryOf, queryOf } from '../../src/bindings/query.js';
+import { pathOf, rscOfStatus } from '../../src/bindings/http/client.js';
 import { targetOf } from '../../src/bindings/http/server.js';
-import type { RequestPrimitive } from '../../src/primitive/primitive.js';
+import { Operation, type RequestPrimitive } from '../../src/primitive/primitive.js';
 
 const parse = (q: string) => {
   const req: RequestPrimitive = { op: 2, to: 'x', rqi: '1' };
@@ -87,5 +88,24 @@ describe('HTTP path -> to (TS-0009 6.2.2.1)', () => {
     expect(targetOf('/~/id-in/cse-in/ae1')).toBe('/id-in/cse-in/ae1');
     expect(targetOf('/_/example.com/id-in/cse-in')).toBe('//example.com/id-in/cse-in');
     expect(targetOf('/cse-in/ae1%23lbl')).toBe('cse-in/ae1#lbl');
+  });
+});
+
+describe('to -> HTTP path (the client, TS-0009 6.2.2.1)', () => {
+  it('is the inverse of the server mapping, segments percent-encoded', () => {
+    for (const to of ['cse-in/ae1', '/id-in/cse-in/ae1', '//example.com/id-in/cse-in', 'cse-in/a b/ü#lbl', 'ri123'])
+      expect(targetOf(pathOf(to))).toBe(to);
+    expect(pathOf('cse-in/a b')).toBe('/cse-in/a%20b');
+  });
+});
+
+describe('HTTP status -> rsc for an answer without X-M2M-RSC', () => {
+  it('any 2xx to a NOTIFY is 2000; other 2xx the success of the operation; errors by the table', () => {
+    for (const status of [200, 201, 202, 204]) expect(rscOfStatus(status, Operation.Notify)).toBe(2000);
+    expect([1, 2, 3, 4].map((op) => rscOfStatus(200, op as Operation))).toEqual([2001, 2000, 2004, 2002]);
+    expect(rscOfStatus(202, Operation.Create)).toBe(1000);
+    expect([400, 403, 404, 418, 500, 503, 504, 302].map((s) => rscOfStatus(s, Operation.Retrieve))).toEqual([
+      4000, 4103, 4004, 4000, 5000, 5103, 4008, 5000,
+    ]);
   });
 });
