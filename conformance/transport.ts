@@ -17,7 +17,7 @@
 import { CoapClient, type CoapRequest, type CoapResponse } from '../src/bindings/coap/client.js';
 import { codeText, decodeString, decodeUint, getOption, Opt, type CoapOption } from '../src/bindings/coap/message.js';
 import { M2M_OPTIONS, M2mOpt } from '../src/bindings/coap/options.js';
-import { applyQuery } from '../src/bindings/query.js';
+import { applyQuery, coapQuery } from '../src/bindings/query.js';
 import type { RequestPrimitive } from '../src/primitive/primitive.js';
 
 /** TS-0004 6.3.4.2.5 m2m:operation */
@@ -358,11 +358,11 @@ class CoapTransport implements Transport {
       p.ec = Number(x.ec);
     }
     // the query parameters travel as Uri-Query options, written from the primitive's fields
-    const search = new URLSearchParams();
+    const options: string[] = [];
     for (const [k, v] of Object.entries(query))
-      for (const item of Array.isArray(v) ? v : [v as string | number | boolean]) search.append(k, String(item));
+      for (const item of Array.isArray(v) ? v : [v as string | number | boolean]) options.push(`${k}=${String(item)}`);
     try {
-      applyQuery(p, search);
+      applyQuery(p, coapQuery(options));
     } catch (e) {
       throw new Error(`the query parameters cannot be carried over CoAP: ${(e as Error).message}`, { cause: e });
     }

@@ -1,6 +1,6 @@
 /** CoAP message codec (RFC 7252 3, RFC 7959 2.2) and the primitive mapping of TS-0008 6.2. */
 import { describe, expect, it } from 'vitest';
-import { pathOf, queryOf, readRequest, targetOfPath, writeResponse } from '../../src/bindings/coap/mapping.js';
+import { pathOf, readRequest, targetOfPath, writeResponse } from '../../src/bindings/coap/mapping.js';
 import {
   CoapFormatError,
   CoapType,
@@ -17,7 +17,7 @@ import {
   type CoapMessage,
 } from '../../src/bindings/coap/message.js';
 import { CONTENT_FORMATS, M2M_OPTIONS, M2mOpt, contentFormatOf } from '../../src/bindings/coap/options.js';
-import { applyQuery } from '../../src/bindings/query.js';
+import { applyQuery, coapQuery, queryOf } from '../../src/bindings/query.js';
 import { Operation, type RequestPrimitive } from '../../src/primitive/primitive.js';
 import { Serializations, jsonCodec } from '../../src/serialization/index.js';
 import { rawCoap } from '../helpers/coap.js';
@@ -178,13 +178,8 @@ describe('primitive mapping (TS-0008 6.2)', () => {
       atrl: ['lbl', 'rn'],
       fc: { ty: [2, 3], lbl: ['a', 'b'], lim: 5, crb: '20250101T000000', atr: [{ nm: 'rn', val: 'q' }] },
     };
-    const search = new URLSearchParams();
-    for (const q of queryOf(req)) {
-      const eq = q.indexOf('=');
-      search.append(q.slice(0, eq), q.slice(eq + 1));
-    }
     const back: RequestPrimitive = { op: Operation.Retrieve, to: 'x', rqi: '1' };
-    applyQuery(back, search);
+    applyQuery(back, coapQuery(queryOf(req)));
     expect(back).toEqual(req);
   });
 

@@ -15,7 +15,8 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { RequestPrimitive, ResponsePrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC } from '../../primitive/status.js';
-import { Serializations, type Format } from '../../serialization/index.js';
+import { Serializations } from '../../serialization/index.js';
+import { TARGET_NOT_REACHABLE, type ClientSendOptions, type ProtocolClient } from '../client.js';
 import { pathOf, readResponse, writeRequest } from './mapping.js';
 import {
   CoapType,
@@ -39,8 +40,6 @@ import { PLAIN_FORMAT } from './options.js';
 import { EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT } from './server.js';
 import { TtlMap } from './ttl-map.js';
 
-/** TS-0004 6.6.3: the target could not be reached (no answer but a reset, no address) */
-const TARGET_NOT_REACHABLE = 5103;
 const ACK_RANDOM_FACTOR = 1.5;
 /** the largest reassembled Block2 response this client accepts */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -71,14 +70,12 @@ export interface CoapResponse {
   payload: Buffer;
 }
 
-export interface SendOptions {
-  /** serialization of the content (default json) */
-  format?: Format;
+/** ClientSendOptions and the CoAP numbers (a `token` has no CoAP option and is not sent) */
+export interface SendOptions extends ClientSendOptions {
   /** the Content-Format number to announce (default the plain one of the format: 50, 60, 41) */
   contentFormat?: number;
   /** the Accept option (default: the Content-Format) */
   accept?: number;
-  timeoutMs?: number;
 }
 
 export class CoapTimeoutError extends Error {}
@@ -92,7 +89,8 @@ interface Pending {
   retransmit?: NodeJS.Timeout;
 }
 
-export class CoapClient {
+export class CoapClient implements ProtocolClient {
+  readonly schemes = ['coap'] as const;
   private readonly serializations: Serializations;
   private readonly sockets = new Map<4 | 6, Promise<Socket>>();
   private readonly byMid = new Map<string, Pending>();
@@ -145,6 +143,7 @@ export class CoapClient {
     } catch (e) {
       if (e instanceof CoapTimeoutError) return fail(RSC.REQUEST_TIMEOUT, e.message);
       if (e instanceof CseError) return fail(e.rsc, e.message);
+      if (e instanceof URIError) return fail(RSC.BAD_REQUEST, `'${url}' has a broken percent-encoding`);
       return fail(TARGET_NOT_REACHABLE, `${url}: ${(e as Error).message}`);
     }
   }

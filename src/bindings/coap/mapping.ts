@@ -7,7 +7,7 @@ import { coapCodeOf, STATUS_CODES } from '../../primitive/mapping.js';
 import { Operation, type RequestPrimitive, type ResponsePrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
-import { applyQuery } from '../query.js';
+import { applyQuery, coapQuery, queryOf } from '../query.js';
 import {
   Method,
   Opt,
@@ -132,15 +132,10 @@ export function readRequest(
   else if (METHOD_OP[code] !== undefined) primitive.op = METHOD_OP[code]!;
   else throw new CseError(RSC.OPERATION_NOT_ALLOWED, `CoAP method ${codeText(code)} is not a oneM2M operation`);
 
-  const search = new URLSearchParams();
-  for (const o of getOptions({ options }, Opt.UriQuery)) {
-    const q = strict(o.value, 'Uri-Query');
-    const eq = q.indexOf('=');
-    search.append(eq < 0 ? q : q.slice(0, eq), eq < 0 ? '' : q.slice(eq + 1));
-  }
+  const query = coapQuery(getOptions({ options }, Opt.UriQuery).map((o) => strict(o.value, 'Uri-Query')));
   // non-blocking and flexBlocking requests are POSTs with the operation in Uri-Query (TS-0008 6.2.1, 6.3.2)
-  const opq = search.get('op');
-  if (opq !== null) {
+  const opq = query.find((p) => p.name === 'op')?.value;
+  if (opq !== undefined) {
     if (!/^[1-5]$/.test(opq)) throw badRequest(`Uri-Query op=${opq} is not a oneM2M operation`);
     if (code === Method.POST) primitive.op = Number(opq) as Operation;
     else if (Number(opq) !== primitive.op) throw badRequest(`Uri-Query op=${opq} contradicts the CoAP method`);
@@ -171,7 +166,7 @@ export function readRequest(
   const rturi = m2m.get(M2mOpt.RTURI) as string | undefined;
   if (rturi !== undefined) primitive.rt = { rtv: 3, nu: rturi.split('&').filter(Boolean) };
 
-  applyQuery(primitive, search);
+  applyQuery(primitive, query);
 
   if (payload.length > 0) {
     const pc = codec!.decode(payload);
@@ -225,34 +220,6 @@ export function writeResponse(
     options.push(option(Opt.ContentFormat, negotiated.contentFormat));
   }
   return { code, options, payload };
-}
-
-/** The request primitive parameters that travel in Uri-Query (TS-0008 6.2.2.3), short names, lists joined by '+'. */
-export function queryOf(req: RequestPrimitive): string[] {
-  const q: string[] = [];
-  const add = (k: string, v: unknown) => {
-    if (v === undefined) return;
-    q.push(`${k}=${Array.isArray(v) ? v.join('+') : String(v)}`);
-  };
-  add('rcn', req.rcn);
-  add('drt', req.drt);
-  add('rt', req.rt?.rtv);
-  add('rp', req.rp);
-  add('da', req.da);
-  add('tqi', req.tqi);
-  add('sqi', req.sqi);
-  add('atrl', req.atrl);
-  add('rids', req.rids);
-  add('tids', req.tids);
-  add('ltids', req.ltids);
-  add('tkns', req.tkns);
-  for (const [k, v] of Object.entries(req.fc ?? {})) {
-    if (k === 'atr' || k === 'catr' || k === 'patr') {
-      const prefix = k === 'atr' ? '' : `${k[0]}.`;
-      for (const c of v as { nm: string; val: unknown }[]) add(`${prefix}${c.nm}`, c.val);
-    } else add(k, v);
-  }
-  return q;
 }
 
 /** Request primitive -> CoAP method, options (without Uri-Host/Port/Path) and payload, for the client. */

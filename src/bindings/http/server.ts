@@ -18,7 +18,7 @@ import {
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
 import { reachableHosts, type ProtocolBinding } from '../binding.js';
-import { applyQuery } from '../query.js';
+import { applyQuery, httpQuery } from '../query.js';
 
 export interface HttpBindingOptions {
   port: number;
@@ -250,7 +250,7 @@ export class HttpBinding implements ProtocolBinding {
     const rtu = header(req, 'x-m2m-rtu');
     if (rtu !== undefined) primitive.rt = { rtv: primitive.rt?.rtv ?? 3, nu: rtu.split('&').filter(Boolean) };
 
-    if (q >= 0) applyQuery(primitive, new URLSearchParams(url.slice(q + 1)));
+    if (q >= 0) applyQuery(primitive, httpQuery(url.slice(q + 1)));
 
     if (body.length > 0) {
       const pc = codec!.decode(body);
