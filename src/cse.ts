@@ -5,6 +5,9 @@
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { ProtocolBinding } from './bindings/binding.js';
+import { ProtocolClients } from './bindings/client.js';
+import { CoapClient } from './bindings/coap/client.js';
+import { HttpClient } from './bindings/http/client.js';
 import { BINDINGS } from './bindings/index.js';
 import type { CseConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
@@ -25,6 +28,8 @@ const IN_CSE = 1;
 
 export class Cse {
   readonly bindings: ProtocolBinding[] = [];
+  /** what the CSE sends requests out with (notifications, forwarding), by URI scheme: http, https, coap */
+  readonly clients: ProtocolClients;
   private sweeper?: NodeJS.Timeout;
 
   private constructor(
@@ -33,7 +38,9 @@ export class Cse {
     readonly tree: ResourceTree,
     readonly dispatcher: Dispatcher,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.clients = new ProtocolClients([new HttpClient(), new CoapClient({ log: log.child({ client: 'coap' }) })]);
+  }
 
   static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
     const schema = new SchemaRegistry(join(projectRoot(), 'specs'));
@@ -151,6 +158,7 @@ export class Cse {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await Promise.all(this.bindings.map((b) => b.stop()));
+    await this.clients.close();
     await this.store.close();
     this.log.info({ cseId: this.config.cseId }, 'CSE stopped');
   }

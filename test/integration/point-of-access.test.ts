@@ -10,8 +10,8 @@ import { networkInterfaces } from 'node:os';
 import { startTestCse } from '../helpers/cse.js';
 import { client } from '../helpers/http.js';
 
-const poaOf = async (url: string): Promise<string[]> =>
-  (await client(url)({ path: '/cse-in', fr: 'CAdmin' })).body['m2m:cb'].poa;
+const poaOf = async (url: string, rn = 'cse-in'): Promise<string[]> =>
+  (await client(url)({ path: `/${rn}`, fr: 'CAdmin' })).body['m2m:cb'].poa;
 
 /** a TCP port free a moment ago */
 async function freePort(): Promise<number> {
@@ -82,6 +82,28 @@ describe('the binding list', () => {
       await new Promise<void>((r) => s.close(() => r()));
     } finally {
       taken.close();
+    }
+  });
+});
+
+describe("a CSE's protocol clients reach another CSE at every point of access it advertises", () => {
+  it('over each scheme of its poa, the CSEBase of the other CSE is retrieved', async () => {
+    const a = await startTestCse();
+    const b = await startTestCse({ coapEnabled: true, cseId: '/id-b', cseRn: 'cse-b' });
+    try {
+      const poa = await poaOf(b.url, 'cse-b');
+      expect(poa.map((p) => p.split(':')[0])).toEqual(['http', 'coap']);
+      for (const url of poa) {
+        const rsp = await a.cse.clients.send(url, { op: 2, to: '/id-b', fr: '/id-b', rqi: `via-${url}`, rvi: '3' });
+        expect([url, rsp.rsc, (rsp.pc as { 'm2m:cb': { csi: string } })['m2m:cb'].csi]).toEqual([url, 2000, '/id-b']);
+      }
+      // after a stop its clients are closed: a request ends at once with 5103, nothing hangs
+      await a.cse.stop();
+      const late = await a.cse.clients.send(poa[0]!, { op: 2, to: '/id-b', fr: '/id-b', rqi: 'late', rvi: '3' });
+      expect(late.rsc).toBe(5103);
+    } finally {
+      await b.stop();
+      await a.stop().catch(() => undefined);
     }
   });
 });
