@@ -106,6 +106,14 @@ export async function resolveAcp(
   return r;
 }
 
+/** The <accessControlPolicy> with this ri, unless it is gone, expired, or the ri now holds something else. */
+async function acpByRi(ri: string, store: StoreReader, nowTs: string): Promise<StoredResource | undefined> {
+  const r = await store.get(ri);
+  if (!r || r.ty !== Ty.accessControlPolicy) return undefined;
+  const et = r.attrs.et as string | undefined;
+  return et !== undefined && et < nowTs ? undefined : r;
+}
+
 export class AccessControl {
   /** by object: the SQLite store's cache hands out the same object until the ACP changes */
   private readonly compiled = new WeakMap<object, CompiledSet>();
@@ -150,7 +158,10 @@ export class AccessControl {
     };
     // an <accessControlPolicy> is governed by its own selfPrivileges (TS-0003 7.1.1)
     if (governing.ty === Ty.accessControlPolicy) return this.anyRule(governing.attrs.pvs, facts);
-    const acpi = Array.isArray(governing.attrs.acpi) ? (governing.attrs.acpi as unknown[]) : [];
+    // the ACPs by the ris they had when acpi was written; the CSEBase's configured acpi (and a resource written
+    // before ris were kept) by the names it holds
+    const byRi = governing.internal?.acpi;
+    const acpi = byRi ?? (Array.isArray(governing.attrs.acpi) ? (governing.attrs.acpi as unknown[]) : []);
     if (acpi.length === 0) {
       const creator = governing.creator ? this.originators.absolute(governing.creator) : this.admin;
       if (originator === creator) return true;
@@ -160,7 +171,9 @@ export class AccessControl {
     }
     // permit-overrides across every linked ACP (TS-0003 7.1.5); a missing or expired one contributes nothing
     for (const id of acpi) {
-      const acp = await resolveAcp(id, reader, this.config, req.nowTs);
+      const acp = byRi
+        ? await acpByRi(id as string, reader, req.nowTs)
+        : await resolveAcp(id, reader, this.config, req.nowTs);
       if (acp && this.anyRule(req.acpiUpdate ? acp.attrs.pvs : acp.attrs.pv, facts)) return true;
     }
     return false;

@@ -212,7 +212,7 @@ export class ResourceTree {
         if (ri !== undefined && (await tx.get(ri))) throw this.idTaken(ri);
         throw new CseError(RSC.CONFLICT, `a resource named '${rn}' exists under '${parent.srn}' already`);
       }
-      if (attrs.acpi !== undefined) await this.checkAcpi(tx, ctx, attrs.acpi);
+      const acpi = attrs.acpi !== undefined ? await this.resolveAcpi(tx, ctx, attrs.acpi) : undefined;
       const a: Attributes = { ...attrs };
       const wantsCreator = 'cr' in a;
       delete a.cr;
@@ -233,6 +233,7 @@ export class ResourceTree {
         ty,
         creator: originator,
         attrs: a,
+        ...(acpi ? { internal: { acpi } } : {}),
       };
       // a hook is awaited only when it is asynchronous: awaiting a synchronous one's undefined costs a turn
       const checked = type.beforeCreate?.(w, r, parent, req);
@@ -276,7 +277,14 @@ export class ResourceTree {
         const old = { ...r.attrs };
         const before: StoredResource = { ...r, attrs: old };
         const changes = { ...requested };
-        if (changes.acpi !== undefined && changes.acpi !== null) await this.checkAcpi(tx, ctx, changes.acpi);
+        if (changes.acpi !== undefined) {
+          // the ACPs named now, by ri (null removes acpi: the default policy applies again)
+          const { acpi: _old, ...rest } = r.internal ?? {};
+          const acpi = changes.acpi === null ? undefined : await this.resolveAcpi(tx, ctx, changes.acpi);
+          const internal = acpi ? { ...rest, acpi } : rest;
+          if (Object.keys(internal).length > 0) r.internal = internal;
+          else delete r.internal;
+        }
         if (changes.et !== undefined) {
           const parent = await tx.get(r.pi);
           changes.et = parent ? this.expiration(ctx, changes.et, parent) : changes.et;
@@ -339,14 +347,20 @@ export class ResourceTree {
   }
 
   /**
-   * Each entry of an accessControlPolicyIDs value must name an <accessControlPolicy> of this CSE (4000 otherwise):
-   * a typo would otherwise leave a resource that nobody but the admin can reach.
+   * Each entry of an accessControlPolicyIDs value must name an <accessControlPolicy> of this CSE (4000 otherwise:
+   * a typo would leave a resource that nobody but the admin can reach). Returns their ris, which access control
+   * uses from then on: an entry in structured form (`cse-in/acp1`) keeps naming the ACP it named when written,
+   * not a later one created under the same name.
    */
-  async checkAcpi(reader: StoreReader, ctx: TypeContext, acpi: unknown): Promise<void> {
-    if (!Array.isArray(acpi)) return; // the schema validation has refused it already
-    for (const id of acpi)
-      if (!(await resolveAcp(id, reader, this.config, ctx.nowTs)))
-        throw badRequest(`accessControlPolicyIDs: '${String(id)}' is not an accessControlPolicy of this CSE`);
+  async resolveAcpi(reader: StoreReader, ctx: TypeContext, acpi: unknown): Promise<string[]> {
+    if (!Array.isArray(acpi)) return []; // the schema validation has refused it already
+    const ris: string[] = [];
+    for (const id of acpi) {
+      const acp = await resolveAcp(id, reader, this.config, ctx.nowTs);
+      if (!acp) throw badRequest(`accessControlPolicyIDs: '${String(id)}' is not an accessControlPolicy of this CSE`);
+      ris.push(acp.ri);
+    }
+    return ris;
   }
 
   /** et (TS-0004 7.3.3.5): default now + the maximum lifetime; in the past -> 4000; never after the parent's. */

@@ -19,6 +19,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import {
   DuplicateResourceError,
+  documentOf,
   resourceOf,
   StoreUnavailableError,
   type ChildQuery,
@@ -110,7 +111,7 @@ function writeValues(r: StoredResource) {
     (a.et as string | undefined) ?? null,
     (a.st as number | undefined) ?? null,
     (a.cs as number | undefined) ?? null,
-    JSON.stringify(a),
+    documentOf(r),
   ];
 }
 
@@ -231,7 +232,7 @@ class PgTransaction extends Reads implements StoreTransaction {
       (a.st as number | undefined) ?? null,
       (a.cs as number | undefined) ?? null,
       r.creator ?? null,
-      JSON.stringify(a),
+      documentOf(r),
     ];
     const labels = labelsOf(a.lbl);
     const res = await this.run(labels.length ? q('insertLabelled', [...values, labels]) : q('insert', values));

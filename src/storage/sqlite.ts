@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import { migrateSqlite } from './sqlite-schema.js';
 import {
   DuplicateResourceError,
+  documentOf,
   resourceOf,
   type ChildQuery,
   type ResourceStore,
@@ -434,7 +435,7 @@ function columns(r: StoredResource) {
     st: (a.st as number | undefined) ?? null,
     cs: (a.cs as number | undefined) ?? null,
     creator: r.creator ?? null,
-    doc: JSON.stringify(a),
+    doc: documentOf(r),
   };
 }
 

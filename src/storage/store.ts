@@ -1,7 +1,8 @@
 /**
  * The resource store: one asynchronous interface for the embedded SQLite file and for a PostgreSQL server shared
  * by several CSE processes. Resources are kept as their attribute documents (short names) plus the few columns
- * that indexes need: parent, structured name, type, times, size, creator.
+ * that indexes need: parent, structured name, type, times, size, creator. What the CSE keeps about a resource that
+ * is no attribute (`internal`) travels in the document under a key no attribute has.
  *
  * Consistency rules every implementation keeps (the contract suite and test/integration/concurrency.test.ts
  * check them on each store):
@@ -32,6 +33,25 @@ export interface StoredResource {
   creator?: string;
   /** all attributes with short names, including ri, pi, rn, ty, ct, lt, et */
   attrs: Attributes;
+  /** what the CSE keeps about the resource that is no attribute: never part of a representation */
+  internal?: Internal;
+}
+
+export interface Internal {
+  /**
+   * the ri of each <accessControlPolicy> the acpi attribute named when it was written (acpi itself stays as the
+   * originator wrote it): access decisions use these, so an ACP deleted and another created under its name does
+   * not inherit its grants
+   */
+  acpi?: string[];
+}
+
+/** the key of `internal` inside the stored attribute document (no attribute short name starts with '@') */
+const INTERNAL = '@internal';
+
+/** The attribute document as stored: the attributes, and `internal` under a key no attribute can have. */
+export function documentOf(r: StoredResource): string {
+  return JSON.stringify(r.internal ? { ...r.attrs, [INTERNAL]: r.internal } : r.attrs);
 }
 
 /** A stored row's columns and its parsed attribute document -> the resource (both stores read the same columns). */
@@ -39,6 +59,8 @@ export function resourceOf(
   row: { ri: string; pi: string; srn: string; ty: number; creator: string | null },
   attrs: Attributes,
 ): StoredResource {
+  const internal = attrs[INTERNAL] as Internal | undefined;
+  if (internal !== undefined) delete attrs[INTERNAL];
   return {
     ri: row.ri,
     pi: row.pi,
@@ -47,6 +69,7 @@ export function resourceOf(
     ty: row.ty,
     creator: row.creator ?? undefined,
     attrs,
+    ...(internal ? { internal } : {}),
   };
 }
 

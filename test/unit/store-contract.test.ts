@@ -113,6 +113,33 @@ describe.each(Object.entries(stores))('ResourceStore contract: %s', (_name, make
     expect((await store.getByPath('cb/a'))!.attrs).toMatchObject({ lbl: ['x'], lt: '20260102T000000' });
   });
 
+  it('keeps what the CSE holds beside the attributes (internal) apart from them, through insert and update', async () => {
+    await store.transaction((tx) =>
+      tx.insert({ ...res('p', 'cb/p', 'cb', 3, { acpi: ['cb/acp'] }), internal: { acpi: ['acp1'] } }),
+    );
+    const read = async () => [await store.get('p'), await store.getByPath('cb/p'), (await store.children('cb')).at(-1)];
+    for (const r of await read()) {
+      expect(r!.internal).toEqual({ acpi: ['acp1'] });
+      expect(Object.keys(r!.attrs).filter((k) => !/^[a-z]+$/.test(k))).toEqual([]);
+      expect(r!.attrs.acpi).toEqual(['cb/acp']);
+    }
+    await store.transaction(async (tx) => {
+      const p = (await tx.lock('p', 'update'))!;
+      const before = { ...p, attrs: { ...p.attrs } };
+      p.internal = { acpi: ['acp2'] };
+      await tx.update(p, before);
+    });
+    for (const r of await read()) expect(r!.internal).toEqual({ acpi: ['acp2'] });
+    await store.transaction(async (tx) => {
+      const p = (await tx.lock('p', 'update'))!;
+      const before = { ...p, attrs: { ...p.attrs } };
+      delete p.internal;
+      await tx.update(p, before);
+    });
+    for (const r of await read()) expect(r!.internal).toBeUndefined();
+    expect((await store.get('a'))!.internal).toBeUndefined();
+  });
+
   it('lock gives undefined for a resource that is gone', async () => {
     expect(await store.transaction((tx) => tx.lock('nope', 'share'))).toBeUndefined();
   });
