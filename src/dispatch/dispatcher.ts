@@ -169,7 +169,7 @@ export class Dispatcher {
     // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)
     if (req.fc && req.fc.fu !== 1 && req.op !== Operation.Create && !matchesFilter(found.resource, req.fc))
       throw notFound('the target does not match the filter criteria');
-    const target: ResolvedTarget = { ...found, address, ctx, aeId };
+    const target: ResolvedTarget = { ...found, address, ctx, aeId, repeated: context?.repeated };
     handler?.applicable?.(this.deps, req, target);
     // an AE registration skips Recv-6.3 (TS-0004 7.4.5.2.1): the registration policy above decides instead
     if (!registering) {
