@@ -471,7 +471,7 @@ describe('block-wise transfer (RFC 7959, TS-0008 6.5)', () => {
     });
     expect(rscOf(c)).toBe(2001);
     const events: string[] = [];
-    const off = t.cse.tree.events.on((e) => events.push(`${e.type} ${e.resource.srn}`));
+    const off = t.cse.tree.events.on((e) => void events.push(`${e.type} ${e.resource.srn}`));
     try {
       // the client asks for 16-byte blocks from block 0 on (RFC 7959 2.4): the answer takes a dozen of them
       const opts: RawOption[] = [...path('/cse-in/coapae/empty'), [M2mOpt.RQI, 'empty-1'], [M2mOpt.FR, AE]];
