@@ -165,7 +165,7 @@ export class Dispatcher {
     // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)
     if (req.fc && req.fc.fu !== 1 && req.op !== Operation.Create && !matchesFilter(found.resource, req.fc))
       throw notFound('the target does not match the filter criteria');
-    const target: ResolvedTarget = { ...found, address, ctx, originator, registrant };
+    const target: ResolvedTarget = { ...found, address, ctx, originator, registrant, repeated: context?.repeated };
     handler?.applicable?.(this.deps, req, target);
     // a registration skips Recv-6.3 (TS-0004 7.4.5.2.1): its type's checks above decide instead
     if (!registration) {

@@ -3,8 +3,10 @@
  * 10.2.10; the notificationEventType each maps to, TS-0004 6.3.4.2.x, is noted). Events are collected by the
  * resource tree while a request (or the expiration sweep) writes, and published by `ResourceTree.settle` only once
  * the write is committed: never for a change that was not committed (a refused or rolled-back request). A write
- * that committed is published even if the request then fails (e.g. an expired target removed on access, 4004). Listeners run synchronously, in the order
- * of the writes; one that throws is logged and does not stop the others.
+ * that committed is published even if the request then fails (e.g. an expired target removed on access, 4004).
+ * Listeners run synchronously, in the order of the writes; one that throws is logged and does not stop the others.
+ * An async listener is not waited for (the request's answer goes out after publishing and must not wait on it); its
+ * rejection is logged too, never left unhandled (by default that ends the Node process).
  */
 import type { Logger } from 'pino';
 import type { StoredResource } from '../storage/store.js';
@@ -23,7 +25,7 @@ export type ResourceEvent =
   /** a RETRIEVE of a resource of a type that reports it (a container) while it had no child (net 5) */
   | { type: 'retrievedEmpty'; resource: StoredResource };
 
-export type EventListener = (event: ResourceEvent) => void;
+export type EventListener = (event: ResourceEvent) => void | Promise<void>;
 
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
@@ -44,10 +46,13 @@ export class EventBus {
   publish(events: readonly ResourceEvent[]) {
     for (const e of events)
       for (const l of this.listeners) {
-        try {
-          l(e);
-        } catch (err) {
+        const failed = (err: unknown) =>
           this.log?.error({ err, event: e.type, ri: e.resource.ri }, 'an event listener failed');
+        try {
+          const running = l(e);
+          if (running !== undefined) Promise.resolve(running).catch(failed);
+        } catch (err) {
+          failed(err);
         }
       }
   }

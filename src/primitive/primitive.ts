@@ -125,4 +125,10 @@ export interface RequestContext {
   remoteAddress?: string;
   /** a token the transport carried outside the primitive: HTTP `Authorization: Bearer <jwt>` */
   token?: string;
+  /**
+   * the request repeats one the binding has already handed over for the same client request: CoAP runs a GET
+   * again for each later Block2 block (RFC 7959 2.4), so that each block passes the access decision. It is
+   * processed in full, but it is not another RETRIEVE for the events (retrievedEmpty is raised once)
+   */
+  repeated?: boolean;
 }

@@ -462,6 +462,38 @@ describe('block-wise transfer (RFC 7959, TS-0008 6.5)', () => {
     expect(r.rsc).toBe(4000);
     expect(await countInstances()).toBe(before);
   });
+
+  it('a block-wise GET of an empty container is one RETRIEVE: one retrievedEmpty event, as without blocks', async () => {
+    const c = await ask({
+      code: '0.02',
+      options: [...path('/cse-in/coapae'), [M2mOpt.TY, 3], [Opt.ContentFormat, 50]],
+      payload: JSON.stringify({ 'm2m:cnt': { rn: 'empty' } }),
+    });
+    expect(rscOf(c)).toBe(2001);
+    const events: string[] = [];
+    const off = t.cse.tree.events.on((e) => void events.push(`${e.type} ${e.resource.srn}`));
+    try {
+      // the client asks for 16-byte blocks from block 0 on (RFC 7959 2.4): the answer takes a dozen of them
+      const opts: RawOption[] = [...path('/cse-in/coapae/empty'), [M2mOpt.RQI, 'empty-1'], [M2mOpt.FR, AE]];
+      const parts: Buffer[] = [];
+      for (let num = 0, more = true; more; num++) {
+        const b = await ask({ bare: true, code: '0.01', options: [...opts, [Opt.Block2, (num << 4) | 0]] });
+        expect(rscOf(b)).toBe(2000);
+        const block = decodeBlock(getOption(b, Opt.Block2)!.value)!;
+        expect(block).toMatchObject({ num, szx: 0 });
+        parts.push(b.payload);
+        more = block.more;
+      }
+      expect(parts.length).toBeGreaterThan(3);
+      expect(JSON.parse(Buffer.concat(parts).toString())['m2m:cnt'].rn).toBe('empty');
+      expect(events).toEqual(['retrievedEmpty cse-in/coapae/empty']);
+      events.length = 0;
+      expect(rscOf(await ask({ code: '0.01', options: path('/cse-in/coapae/empty') }))).toBe(2000);
+      expect(events).toEqual(['retrievedEmpty cse-in/coapae/empty']);
+    } finally {
+      off();
+    }
+  });
 });
 
 describe('robustness: garbage and malformed datagrams', () => {

@@ -3,9 +3,11 @@
  * by the tree only after the commit succeeded, never for a refused or rolled-back request.
  */
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ResourceEvent } from '../../src/events/events.js';
+import { EventBus, type ResourceEvent } from '../../src/events/events.js';
 import { toTimestamp } from '../../src/primitive/time.js';
 import { startTestCse, type TestCse } from '../helpers/cse.js';
 import { client } from '../helpers/http.js';
@@ -134,5 +136,73 @@ describe('events after commit', () => {
     expect((await request({ path: '/cse-in/ev/e1', fr: AE })).rsc).toBe(4004);
     expect(await t.cse.tree.sweepExpired()).toBe(1);
     expect(summary()).toEqual(['deleted cse-in/ev/e1 (expired)', 'deleted cse-in/ev/e2 (expired)']);
+  });
+});
+
+describe('listeners that fail', () => {
+  /** unhandled rejections while fn runs and a little after (a rejection is reported once the microtasks are done) */
+  async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
+    const seen: unknown[] = [];
+    const record = (reason: unknown) => seen.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      await fn();
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+    return seen;
+  }
+
+  it('an async listener that rejects is logged, is no unhandled rejection, and the later listeners still run', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const bus = new EventBus(pino(sink));
+    const after: string[] = [];
+    bus.on(async () => {
+      await Promise.resolve();
+      throw new Error('async listener failed');
+    });
+    bus.on(() => {
+      throw new Error('sync listener failed');
+    });
+    bus.on((e) => void after.push(e.type));
+    const resource = { ri: 'r1', pi: '', rn: 'x', srn: 'cse-in/x', ty: 3, attrs: {} };
+    const unhandled = await unhandledDuring(async () =>
+      bus.publish([
+        { type: 'retrievedEmpty', resource },
+        { type: 'updated', resource, changed: ['lbl'] },
+      ]),
+    );
+    expect(unhandled).toEqual([]);
+    expect(after).toEqual(['retrievedEmpty', 'updated']);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; err?: { message: string }; event: string });
+    expect(logged.filter((l) => l.err?.message === 'async listener failed').map((l) => l.event)).toEqual([
+      'retrievedEmpty',
+      'updated',
+    ]);
+    expect(logged.filter((l) => l.err?.message === 'sync listener failed')).toHaveLength(2);
+  });
+
+  it("a running CSE's bus: an async listener that rejects neither fails the request nor escapes", async () => {
+    const off = t.cse.tree.events.on(async () => {
+      throw new Error('async listener failed');
+    });
+    try {
+      const unhandled = await unhandledDuring(async () => {
+        expect((await request({ path: '/cse-in/ev', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'a1' } } })).rsc).toBe(
+          2001,
+        );
+      });
+      expect(unhandled).toEqual([]);
+      expect(seen.map((e) => e.type)).toEqual(['created']); // the suite's listener, added before, ran too
+    } finally {
+      off();
+    }
   });
 });

@@ -10,7 +10,8 @@
  *   request is processed once, a duplicate CON gets the cached reply again, a duplicate NON is dropped.
  * - Block1: request payloads arrive in blocks, answered 2.31 Continue, and are reassembled before dispatch.
  *   Block2: a response payload larger than one block goes block by block; a GET is run again for each block
- *   (so each block passes the access decision), the answer of any other method is stored and served from there.
+ *   (so each block passes the access decision, and is marked as repeated so that it raises no event of its own),
+ *   the answer of any other method is stored and served from there.
  * - Malformed datagrams never throw: a CON with a message format error is rejected with RST, anything else
  *   unreadable is dropped; bad option values get 4.00 (rsc 4000), unknown critical options 4.02.
  */
@@ -387,7 +388,9 @@ export class CoapBinding implements ProtocolBinding {
         }
       }
       primitive = readRequest(msg.code, msg.options, payload, this.serializations);
-      const rsp = await this.dispatcher.process(primitive, { binding: 'coap', remoteAddress: rinfo.address });
+      // a later block of a GET is the same client request run again: the dispatcher raises no second event for it
+      const repeated = block2 !== undefined && block2.num > 0;
+      const rsp = await this.dispatcher.process(primitive, { binding: 'coap', remoteAddress: rinfo.address, repeated });
       reply = writeResponse(rsp, primitive.op, negotiated, primitive.rvi);
       // an error answer is sent whole, whichever block was asked for
       failed = rsp.rsc >= 4000;

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { httpStatusOf } from '../../primitive/mapping.js';
@@ -60,6 +60,12 @@ export class HttpBinding implements ProtocolBinding {
     this.server = opts.tls
       ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...limits }, handler)
       : createServer(limits, handler);
+    // every open TCP connection (with TLS, from before the handshake): stop() cuts those whose request is still
+    // arriving. node's closeAllConnections knows only those with an HTTP parser, not a TLS handshake in progress
+    this.server.on('connection', (socket: Socket) => {
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
+    });
     this.server.on('clientError', (err, socket) => {
       // unparsable HTTP: answer 400 if the socket is still writable, never crash. A request read before the
       // malformed one (pipelined in the same segment) is still being answered: its answer goes first, then the 400
@@ -88,18 +94,30 @@ export class HttpBinding implements ProtocolBinding {
   }
 
   /**
-   * Stops accepting, lets the requests in flight finish, then closes. Keep-alive connections busy now would stay
-   * open after their answer, so those answers carry `Connection: close`; whatever is still open after
-   * `drainMs` is cut.
+   * Stops accepting, lets the requests received whole finish, then closes. Keep-alive connections busy now would
+   * stay open after their answer, so those answers carry `Connection: close`; idle ones close at once. A
+   * connection whose request is still arriving (or that has sent nothing yet) is cut after `graceMs` (for bytes
+   * already on their way): node stops checking the request timeout once the server closes, so it would otherwise
+   * hold the stop until the cut of whatever is still open after `drainMs`.
    */
-  stop(drainMs = 10_000): Promise<void> {
+  stop(drainMs = 10_000, graceMs = 250): Promise<void> {
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.stopping = true;
-      const cut = setTimeout(() => this.server.closeAllConnections(), drainMs);
+      const cut = setTimeout(() => {
+        this.server.closeAllConnections();
+        for (const socket of this.connections) socket.destroy();
+      }, drainMs);
+      const grace = setTimeout(() => {
+        // with TLS a request's socket wraps the TCP one: the two are matched by the peer's address and port
+        const busy = new Set([...this.answering].map(endpoint));
+        for (const socket of this.connections) if (!busy.has(endpoint(socket))) socket.destroy();
+      }, graceMs);
       cut.unref();
+      grace.unref();
       this.server.close(() => {
         clearTimeout(cut);
+        clearTimeout(grace);
         resolve();
       });
       this.server.closeIdleConnections();
@@ -115,18 +133,29 @@ export class HttpBinding implements ProtocolBinding {
     return reachableHosts(this.opts.host).map((h) => `${scheme}://${h}:${this.port()}`);
   }
 
-  /** requests read on a socket and not answered yet (pipelined ones included), and what to do once none is left */
-  private readonly inFlight = new WeakMap<object, { n: number; then?: () => void }>();
+  /** the open TCP connections */
+  private readonly connections = new Set<Socket>();
+  /** sockets (the TLS ones with TLS) with a request that arrived whole and is not answered yet */
+  private readonly answering = new Set<Socket>();
 
-  private track(req: IncomingMessage, res: ServerResponse) {
+  /**
+   * requests read on a socket and not answered yet (pipelined ones included), how many of them have arrived
+   * whole (a stop waits for those), and what to do once none is left
+   */
+  private readonly inFlight = new WeakMap<object, { n: number; received: number; then?: () => void }>();
+
+  /** counts the request until it is answered; the function returned marks it as arrived whole */
+  private track(req: IncomingMessage, res: ServerResponse): () => void {
     const socket = req.socket;
     let open = this.inFlight.get(socket);
-    if (!open) this.inFlight.set(socket, (open = { n: 0 }));
+    if (!open) this.inFlight.set(socket, (open = { n: 0, received: 0 }));
     open.n++;
     let done = false;
+    let received = false;
     const answered = () => {
       if (done) return;
       done = true;
+      if (received && --open.received === 0) this.answering.delete(socket);
       if (--open.n === 0 && open.then) {
         const then = open.then;
         open.then = undefined;
@@ -135,10 +164,15 @@ export class HttpBinding implements ProtocolBinding {
     };
     res.once('finish', answered);
     res.once('close', answered);
+    return () => {
+      if (done || received) return;
+      received = true;
+      if (open.received++ === 0) this.answering.add(socket);
+    };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse) {
-    this.track(req, res);
+    const received = this.track(req, res);
     const rqi = header(req, 'x-m2m-ri');
     const chunks: Buffer[] = [];
     let size = 0;
@@ -160,6 +194,7 @@ export class HttpBinding implements ProtocolBinding {
     });
     req.on('error', (err) => this.log.debug({ err }, 'HTTP request stream error'));
     req.on('end', () => {
+      received();
       // without an Accept the answer uses the request's own serialization (TS-0004 7.3.3.12 / TS-0009 6.4.4)
       const accept = this.serializations.negotiate(
         header(req, 'accept'),
@@ -300,6 +335,8 @@ export class HttpBinding implements ProtocolBinding {
     res.end(body);
   }
 }
+
+const endpoint = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];

@@ -30,6 +30,8 @@ export interface ResolvedTarget extends Target {
   registrant?: Registrant;
   /** the child resources the originator may see in a response (rcn 4, 5, 6, 8); undefined = all */
   visible?: (r: StoredResource) => Promise<boolean>;
+  /** the binding runs this request again for the same client request (RequestContext.repeated) */
+  repeated?: boolean;
 }
 
 /**

@@ -9,7 +9,7 @@ export const retrieve: OperationHandler = {
     if (!req.atrl) attributeList(req.pc);
   },
 
-  async execute({ tree, shaper }, req, { resource, address, ctx, visible, virtual }) {
+  async execute({ tree, shaper }, req, { resource, address, ctx, visible, virtual, repeated }) {
     // access control has granted DISCOVERY by now (the dispatcher maps fu = 1 to it, TS-0003 7.1.3)
     if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
     const rcn = effectiveResultContent(req.op, req.rcn);
@@ -26,11 +26,12 @@ export const retrieve: OperationHandler = {
       }
       if (Object.keys(picked).length === 0)
         throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
-      if (!virtual) await tree.retrieved(ctx, resource); // only a RETRIEVE that succeeds is an event
+      // only a RETRIEVE that succeeds is an event, and only once per client request
+      if (!virtual && !repeated) await tree.retrieved(ctx, resource);
       return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
     }
     const { pc, partial } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible, nowTs: ctx.nowTs });
-    if (!virtual) await tree.retrieved(ctx, resource);
+    if (!virtual && !repeated) await tree.retrieved(ctx, resource);
     return partial ? { rsc: RSC.OK, pc, cnst: 1 } : { rsc: RSC.OK, pc };
   },
 };
