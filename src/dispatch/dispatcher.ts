@@ -42,6 +42,7 @@ import {
 } from './operations/deps.js';
 import { retrieve } from './operations/retrieve.js';
 import { update } from './operations/update.js';
+import { checkParameters } from './parameters.js';
 import { checkRegistered } from './registration.js';
 
 /** resultContent values whose content includes child resources or references to them */
@@ -148,6 +149,7 @@ export class Dispatcher {
       throw badRequest(`operation '${String(req.op)}' is not a oneM2M operation`);
     const address = parseAddress(req.to, c);
     handler?.check?.(this.deps, req, address);
+    checkParameters(req);
 
     // Recv-6.0.2: the ID the registration gets, and whether it may register (the type's hooks)
     const registrant = registration?.assignId(ctx, originator, req, (prefix) => tree.newResourceId(prefix));

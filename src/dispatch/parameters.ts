@@ -1,0 +1,103 @@
+/**
+ * The request parameters every binding hands over, checked once in the dispatcher whatever carried them (a query,
+ * CoAP options, an MQTT primitive's JSON): filterCriteria (TS-0004 Table 6.3.5.8-1 element types, 6.3.4.2.31 /
+ * 6.3.4.2.34 enumerations) and desiredIdentifierResultType (6.3.4.2.8). A value outside its type is 4000 with a
+ * message naming the parameter; a defined value this CSE does not serve (IPE on-demand discovery) is 5001.
+ */
+import type { FilterCriteria, RequestPrimitive } from '../primitive/primitive.js';
+import { CseError, RSC, badRequest } from '../primitive/status.js';
+
+/** m2m:timestamp (TS-0004 6.3.3): YYYYMMDDThhmmss with an optional fraction */
+const TIMESTAMP = /^\d{8}T\d{6}(,\d{1,6})?$/;
+
+type Check = (name: string, v: unknown) => void;
+
+const integer =
+  (min: number): Check =>
+  (name, v) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+      throw badRequest(`filter criteria '${name}' must be an integer of at least ${min}, not ${JSON.stringify(v)}`);
+  };
+
+const oneOf =
+  (values: readonly number[]): Check =>
+  (name, v) => {
+    if (typeof v !== 'number' || !values.includes(v))
+      throw badRequest(`filter criteria '${name}' must be one of ${values.join(', ')}, not ${JSON.stringify(v)}`);
+  };
+
+const timestamp: Check = (name, v) => {
+  if (typeof v !== 'string' || !TIMESTAMP.test(v))
+    throw badRequest(`filter criteria '${name}' must be a timestamp like 20261201T120000, not ${JSON.stringify(v)}`);
+};
+
+const strings: Check = (name, v) => {
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === ''))
+    throw badRequest(`filter criteria '${name}' must be a list of non-empty strings`);
+};
+
+const string: Check = (name, v) => {
+  if (typeof v !== 'string') throw badRequest(`filter criteria '${name}' must be a string`);
+};
+
+const resourceTypes: Check = (name, v) => {
+  if (!Array.isArray(v) || v.some((t) => typeof t !== 'number' || !Number.isSafeInteger(t) || t < 1))
+    throw badRequest(`filter criteria '${name}' must be a list of resource type numbers`);
+};
+
+const conditions: Check = (name, v) => {
+  if (!Array.isArray(v) || v.some((c) => !c || typeof c !== 'object' || typeof (c as { nm?: unknown }).nm !== 'string'))
+    throw badRequest(`filter criteria '${name}' must be a list of attribute conditions {nm, val}`);
+};
+
+/** each filterCriteria element and the type of its value (TS-0004 Table 6.3.5.8-1) */
+const ELEMENTS: Record<keyof FilterCriteria, Check> = {
+  crb: timestamp,
+  cra: timestamp,
+  ms: timestamp,
+  us: timestamp,
+  exb: timestamp,
+  exa: timestamp,
+  sts: integer(1),
+  stb: integer(0),
+  sza: integer(0),
+  szb: integer(1),
+  lim: integer(0),
+  lvl: integer(1),
+  ofst: integer(1),
+  // 1 discovery, 2 conditional retrieval, 3 IPE on-demand discovery (6.3.4.2.31)
+  fu: oneOf([1, 2, 3]),
+  // 1 AND, 2 OR (6.3.4.2.34)
+  fo: oneOf([1, 2]),
+  ty: resourceTypes,
+  chty: resourceTypes,
+  pty: resourceTypes,
+  lbl: strings,
+  clbl: strings,
+  palb: strings,
+  cty: strings,
+  lbq: string,
+  arp: string,
+  smf: string,
+  cfq: string,
+  cfs: integer(1),
+  atr: conditions,
+  catr: conditions,
+  patr: conditions,
+};
+
+/** 4000 for a parameter outside its type, 5001 for a value defined but not served here. */
+export function checkParameters(req: RequestPrimitive): void {
+  if (req.drt !== undefined && req.drt !== 1 && req.drt !== 2)
+    throw badRequest(`desiredIdentifierResultType (drt) must be 1 (structured) or 2 (unstructured), not ${req.drt}`);
+  const fc = req.fc;
+  if (!fc) return;
+  for (const [name, value] of Object.entries(fc)) {
+    if (value === undefined) continue;
+    const check = ELEMENTS[name as keyof FilterCriteria];
+    if (!check) throw badRequest(`'${name}' is not a filter criteria element`);
+    check(name, value);
+  }
+  if (fc.fu === 3)
+    throw new CseError(RSC.NOT_IMPLEMENTED, 'IPE on-demand discovery (filterUsage 3) is not supported by this CSE');
+}
