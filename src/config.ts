@@ -76,6 +76,8 @@ interface Option {
   help: string;
   /** `--no-x` sets this boolean key to false */
   negate?: string;
+  /** a list flag that may be given several times, each adding to the list (others: the last one counts) */
+  repeatable?: boolean;
 }
 
 export const OPTIONS: Option[] = [
@@ -199,6 +201,7 @@ export const OPTIONS: Option[] = [
     key: 'poa',
     flag: 'poa',
     kind: 'list',
+    repeatable: true,
     default: [],
     help: "URL advertised as the CSEBase pointOfAccess (repeatable), e.g. behind NAT or a load balancer; none: each binding's own address",
   },
@@ -262,6 +265,9 @@ export const OPTIONS: Option[] = [
   { key: 'tlsCert', flag: 'tls-cert', kind: 'string', default: '', help: 'PEM certificate file: HTTPS with --tls-key' },
   { key: 'tlsKey', flag: 'tls-key', kind: 'string', default: '', help: 'PEM private key file: HTTPS with --tls-cert' },
 ];
+
+/** the transports a oneM2M point of access names (TS-0009 HTTP, TS-0008 CoAP, TS-0010 MQTT, TS-0020 WebSocket) */
+const POA_SCHEMES = ['http', 'https', 'coap', 'coaps', 'mqtt', 'mqtts', 'ws', 'wss'];
 
 const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'];
 
@@ -339,10 +345,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     value ??= argv[++i];
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     const converted = convert(o, value, `--${name}`);
-    // a list flag given again adds to the list (--poa a --poa b)
+    // a repeatable list flag given again adds to the list (--poa a --poa b); any other flag: the last one counts
     const earlier = fromFlags[o.key];
     fromFlags[o.key] =
-      o.kind === 'list' && Array.isArray(earlier) ? [...(earlier as string[]), ...(converted as string[])] : converted;
+      o.repeatable && Array.isArray(earlier) ? [...(earlier as string[]), ...(converted as string[])] : converted;
   }
 
   const config = { ...DEFAULTS } as Record<string, unknown>;
@@ -401,8 +407,10 @@ function checkConfig(c: CseConfig) {
     } catch {
       u = undefined;
     }
-    if (!u || !u.host || /\s/.test(p) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(p))
+    if (!u || !u.host || /\s/.test(p) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || u.hash)
       throw new ConfigError(`poa '${p}' is not a URL with a scheme and a host (e.g. http://cse.example.org:8080)`);
+    if (!POA_SCHEMES.includes(u.protocol.slice(0, -1)))
+      throw new ConfigError(`poa '${p}': the scheme must be one of ${POA_SCHEMES.join(', ')}`);
   }
 }
 

@@ -43,8 +43,9 @@ export interface BindingFactory {
  * container or behind a load balancer none of these is what others must use: --poa says that.
  */
 export function reachableHosts(host: string): string[] {
+  // an IPv6 literal goes in brackets, its zone's '%' escaped (RFC 6874)
   if (host !== '0.0.0.0' && host !== '::' && host !== '')
-    return [host.includes(':') && !host.startsWith('[') ? `[${host}]` : host];
+    return [host.includes(':') && !host.startsWith('[') ? `[${host.replace('%', '%25')}]` : host];
   const external = Object.values(networkInterfaces())
     .flat()
     .filter((i) => i !== undefined && i.family === 'IPv4' && !i.internal)

@@ -3,6 +3,7 @@
  * register at all (TS-0004 7.3.2.7), and which originators are registered AEs (TS-0004 7.3.2.1) are the type's
  * `registration` hooks; the AE itself carries its AE-ID as aei.
  */
+import { absoluteId } from '../access/originator.js';
 import { RegistrationPolicy } from '../access/registration-policy.js';
 import type { CseConfig } from '../config.js';
 import { CseError, RSC, badRequest } from '../primitive/status.js';
@@ -12,8 +13,13 @@ import { Ty } from './type-numbers.js';
 /** an AE-ID-Stem: C (CSE-assigned) or S (SP-assigned) and unreserved characters (TS-0001 7.2) */
 const STEM = /^[CS][A-Za-z0-9\-._]*$/;
 
-export function ae(config: Pick<CseConfig, 'allowedAppIds' | 'allowedAeIds'>): ResourceType {
+export function ae(
+  config: Pick<CseConfig, 'allowedAppIds' | 'allowedAeIds' | 'spId' | 'cseId' | 'admin'>,
+): ResourceType {
   const policy = new RegistrationPolicy(config);
+  const me = { spId: config.spId, cseId: config.cseId };
+  /** IDs no AE may have: the admin's and this CSE's, compared in the absolute form of the AE-ID itself */
+  const reserved = new Set([absoluteId(config.admin, me), absoluteId(config.cseId, me)]);
   return {
     ty: Ty.AE,
     registration: {
@@ -34,7 +40,11 @@ export function ae(config: Pick<CseConfig, 'allowedAppIds' | 'allowedAeIds'>): R
             );
           // a CSE-ID (or an AE of another CSE): a CSE registers as a <remoteCSE>, and only within a security
           // association (TS-0004 7.3.2.1)
-          if (o.aeId === undefined && !o.id.startsWith('/'))
+          // a From of this CSE that names no AE-ID (`/id-in/Cx/y`) is a malformed stem, not another CSE
+          if (
+            o.aeId === undefined &&
+            (!o.id.startsWith('/') || o.absolute.startsWith(`${absoluteId(config.cseId, me)}/`))
+          )
             throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
           if (o.aeId === undefined)
             throw new CseError(
@@ -44,6 +54,12 @@ export function ae(config: Pick<CseConfig, 'allowedAppIds' | 'allowedAeIds'>): R
           stem = o.aeId;
           if (!STEM.test(stem) || stem.length < 2)
             throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
+          // `/id-in/SAdmin` names the AE-ID SAdmin, which is the admin's (//sp/SAdmin) even though From is not
+          if (reserved.has(absoluteId(stem, me)))
+            throw new CseError(
+              RSC.APP_RULE_VALIDATION_FAILED,
+              `the AE-ID '${stem}' is reserved for the admin originator`,
+            );
         }
         const content = req.pc?.['m2m:ae'];
         policy.check(stem, content && typeof content === 'object' ? (content as { api?: unknown }).api : undefined);

@@ -106,6 +106,46 @@ describe('HTTP binding stop', () => {
     expect(busy.text()).toContain('"rn":"held"');
   });
 
+  it('requests pipelined on one connection before stop() are all executed and all answered, the last one closing it', async () => {
+    ({ t } = await startWithAe(AE, 'stop'));
+    const port = Number(new URL(t.url).port);
+    const dispatcher = t.cse.dispatcher;
+    const process = dispatcher.process.bind(dispatcher);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    vi.spyOn(dispatcher, 'process').mockImplementation(async (req: RequestPrimitive, context) => {
+      await gate; // both are in the dispatcher when the stop begins
+      return process(req, context);
+    });
+    const peer = await open(port, createContainer('p1', 'p1') + createContainer('p2', 'p2'));
+    await vi.waitFor(() => expect(dispatcher.process).toHaveBeenCalledTimes(2));
+    const stopping = t.stop();
+    t = undefined;
+    release();
+    await stopping;
+    await peer.closed;
+    const answers = peer.text().split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((a) => /X-M2M-RI: (\w+)/.exec(a)?.[1])).toEqual(['p1', 'p2']);
+    expect(answers.map((a) => /^HTTP\/1\.1 (\d+)/.exec(a)?.[1])).toEqual(['201', '201']);
+    expect(answers[0]).not.toMatch(/\r\nConnection: close\r\n/i);
+    expect(answers[1]).toMatch(/\r\nConnection: close\r\n/i);
+  });
+
+  it('a request pipelined behind an answer that closes the connection is not executed (it could not be answered)', async () => {
+    ({ t } = await startWithAe(AE, 'stop', { maxRequestBytes: 1000 }));
+    const port = Number(new URL(t.url).port);
+    const big =
+      `POST /cse-in/stop HTTP/1.1\r\nHost: x\r\nX-M2M-Origin: ${AE}\r\nX-M2M-RI: big\r\nX-M2M-RVI: 3\r\n` +
+      `Content-Type: application/json;ty=3\r\nTransfer-Encoding: chunked\r\n\r\n5dc\r\n${'x'.repeat(1500)}\r\n0\r\n\r\n`;
+    const peer = await open(port, createContainer('before', 'before') + big + createContainer('behind', 'behind'));
+    await peer.closed;
+    expect([...peer.text().matchAll(/X-M2M-RI: (\w+)/g)].map((m) => m[1])).toEqual(['before', 'big']);
+    const { client } = await import('../helpers/http.js');
+    const request = client(t.url);
+    expect((await request({ path: '/cse-in/stop/before', fr: AE })).rsc).toBe(2000);
+    expect((await request({ path: '/cse-in/stop/behind', fr: AE })).rsc).toBe(4004);
+  });
+
   it('with HTTPS, a half-sent request and a connection that never does its TLS handshake do not hold the stop', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cse-tls-'));
     try {

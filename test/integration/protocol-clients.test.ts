@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -361,6 +361,35 @@ describe('unreachable, silent, unusable targets', () => {
     const r = await clients.send(url, rq({ op: Operation.Retrieve, to: 'cse-in' }), { timeoutMs: 1000 });
     expect([5103, 4008]).toContain(r.rsc);
     expect(dbg(r)).not.toBe('');
+  });
+
+  it('credentials in the URL are never repeated in the message', async () => {
+    const url = `http://user:secret@127.0.0.1:${await closedPort('tcp')}/x`;
+    const r = await clients.send(url, rq({ op: Operation.Retrieve, to: 'cse-in' }));
+    expect(r.rsc).toBe(5103);
+    expect(dbg(r)).not.toContain('secret');
+    expect(dbg(r)).toContain('user:***@127.0.0.1');
+  });
+
+  it('a peer that switches protocols (101) is 5103 at once, not a wait for the timeout', async () => {
+    // a raw peer answering any request with 101, which the client did not ask for
+    const server = createNetServer((socket) =>
+      socket.once('data', () =>
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n'),
+      ),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+      const started = Date.now();
+      const r = await new HttpClient().send(url, rq({ op: Operation.Notify, to: 'x', pc: { 'm2m:sgn': {} } }), {
+        timeoutMs: 10_000,
+      });
+      expect([r.rsc, dbg(r)]).toEqual([5103, `${url}: the peer switched protocols (101)`]);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('a server that accepts and never answers: 4008 after the timeout, not much later', async () => {

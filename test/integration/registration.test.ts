@@ -97,6 +97,26 @@ describe('AE registration (TS-0001 10.2.2.2, TS-0004 7.4.5.2.1)', () => {
     }
   });
 
+  it("an S-type admin ID cannot be registered either, also not as /id-in/S... (whose AE-ID is the admin's)", async () => {
+    const s = await startTestCse({ admin: 'SAdmin' });
+    try {
+      const req = client(s.url);
+      for (const fr of ['SAdmin', '/SAdmin', '/id-in/SAdmin', '//onem2m.local/SAdmin', '//onem2m.local/id-in/SAdmin']) {
+        const r = await req({ path: '/cse-in', fr, ty: 2, body: ae() });
+        expect(r.rsc, fr).toBe(4126);
+      }
+      // and so /id-in/SAdmin stays what it was: no registered originator
+      expect((await req({ path: '/cse-in/SAdmin', fr: '/id-in/SAdmin' })).rsc).toBe(4106);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('a From of this CSE that names no AE-ID is 4000, not taken for another CSE', async () => {
+    for (const fr of ['/id-in/Cfoo/', '/id-in/Cfoo/bar', '//onem2m.local/id-in/Cx/y'])
+      expect((await request({ path: '/cse-in', fr, ty: 2, body: ae() })).rsc, fr).toBe(4000);
+  });
+
   it('api must start with R or N; api, rr and srv are mandatory', async () => {
     expect((await request({ path: '/cse-in', fr: 'C', ty: 2, body: ae({ api: 'Xbad' }) })).rsc).toBe(4000);
     expect((await request({ path: '/cse-in', fr: 'C', ty: 2, body: ae({ api: 'Rgood' }) })).rsc).toBe(2001);

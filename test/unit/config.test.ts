@@ -53,8 +53,30 @@ describe('configuration', () => {
     expect(loadConfig(['--poa', 'http://flag.example'], { CSE_POA: 'http://env.example' }).config.poa).toEqual([
       'http://flag.example',
     ]);
-    for (const bad of ['cse.city.example:8080', 'http://', 'not a url', '/relative/path'])
+    for (const bad of [
+      'cse.city.example:8080',
+      'http://',
+      'not a url',
+      '/relative/path',
+      'javascript://x',
+      'http://h/p#f',
+    ])
       expect(() => loadConfig(['--poa', bad], {}), bad).toThrow(/poa/);
+    // any other list flag given again replaces it: a later, narrower setting is never widened by an earlier one
+    const narrowed = loadConfig(
+      [
+        '--allowed-ae-ids',
+        '*',
+        '--allowed-ae-ids',
+        'Csensor*',
+        '--jwt-algorithms',
+        'HS256,RS256',
+        '--jwt-algorithms',
+        'RS256',
+      ],
+      {},
+    ).config;
+    expect([narrowed.allowedAeIds, narrowed.jwtAlgorithms]).toEqual([['Csensor*'], ['RS256']]);
   });
 
   it('refuses unknown options and bad values with a readable message', () => {

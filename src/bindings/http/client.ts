@@ -14,6 +14,7 @@ import { CseError, RSC, badRequest } from '../../primitive/status.js';
 import { Serializations } from '../../serialization/index.js';
 import { TARGET_NOT_REACHABLE, type ClientSendOptions, type ProtocolClient } from '../client.js';
 import { httpQueryOf } from '../query.js';
+import { redactUrl } from '../../util/redact.js';
 
 export interface HttpClientOptions {
   serializations?: Serializations;
@@ -135,17 +136,19 @@ export class HttpClient implements ProtocolClient {
    * Sends `req` to `url` (TS-0009 6.2): the URL's own path when it has one (a notification URI), else the path
    * of `req.to`; the query parameters of the primitive after the URL's own query.
    */
-  send(url: string, req: RequestPrimitive, opts: ClientSendOptions = {}): Promise<ResponsePrimitive> {
+  send(target: string, req: RequestPrimitive, opts: ClientSendOptions = {}): Promise<ResponsePrimitive> {
     const fail = (rsc: number, message: string): ResponsePrimitive => ({
       rsc,
       rqi: req.rqi,
       pc: { 'm2m:dbg': message },
     });
+    // the URL as messages name it: credentials in it are never repeated
+    const url = /^[^/]*\/\/[^/@]*:[^/@]*@/.test(target) ? redactUrl(target) : target;
     let u: URL;
     try {
-      u = new URL(url);
+      u = new URL(target);
     } catch {
-      return Promise.resolve(fail(RSC.BAD_REQUEST, `'${url}' is not a URL`));
+      return Promise.resolve(fail(RSC.BAD_REQUEST, `'${target}' is not a URL`));
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
       return Promise.resolve(fail(RSC.BAD_REQUEST, `'${url}' is not an http:// or https:// URL`));
@@ -203,6 +206,11 @@ export class HttpClient implements ProtocolClient {
             if (retry && !answered && r.reusedSocket && err.code === 'ECONNRESET' && head.method !== 'POST')
               return attempt(false);
             settle(fail(TARGET_NOT_REACHABLE, `${url}: ${cause(err, host)}`));
+          });
+          // a peer that switches protocols is no oneM2M HTTP server: the socket is closed, not waited on
+          r.on('upgrade', (_res, socket) => {
+            socket.destroy();
+            settle(fail(TARGET_NOT_REACHABLE, `${url}: the peer switched protocols (101)`));
           });
           r.on('response', (res) => {
             answered = true;

@@ -142,14 +142,25 @@ export class HttpBinding implements ProtocolBinding {
    * requests read on a socket and not answered yet (pipelined ones included), how many of them have arrived
    * whole (a stop waits for those), and what to do once none is left
    */
-  private readonly inFlight = new WeakMap<object, { n: number; received: number; then?: () => void }>();
+  private readonly inFlight = new WeakMap<
+    object,
+    { n: number; received: number; unreplied: number; then?: () => void }
+  >();
+  /**
+   * sockets whose answer carried `Connection: close`: a request pipelined behind it could never be answered, so it
+   * is not executed either (the client sees no answer and may safely send it again)
+   */
+  private readonly closing = new WeakSet<object>();
+  /** responses already counted as replied to (an answer that fails to serialize is replied to again) */
+  private readonly replied = new WeakSet<ServerResponse>();
 
   /** counts the request until it is answered; the function returned marks it as arrived whole */
   private track(req: IncomingMessage, res: ServerResponse): () => void {
     const socket = req.socket;
     let open = this.inFlight.get(socket);
-    if (!open) this.inFlight.set(socket, (open = { n: 0, received: 0 }));
+    if (!open) this.inFlight.set(socket, (open = { n: 0, received: 0, unreplied: 0 }));
     open.n++;
+    open.unreplied++;
     let done = false;
     let received = false;
     const answered = () => {
@@ -194,6 +205,7 @@ export class HttpBinding implements ProtocolBinding {
     });
     req.on('error', (err) => this.log.debug({ err }, 'HTTP request stream error'));
     req.on('end', () => {
+      if (this.closing.has(req.socket)) return; // behind an answer that closes the connection: never run
       received();
       // without an Accept the answer uses the request's own serialization (TS-0004 7.3.3.12 / TS-0009 6.4.4)
       const accept = this.serializations.negotiate(
@@ -315,7 +327,20 @@ export class HttpBinding implements ProtocolBinding {
     if (rsp.cnst !== undefined) headers['X-M2M-CTS'] = rsp.cnst;
     if (rsp.cnot !== undefined) headers['X-M2M-CTO'] = rsp.cnot;
     if (rsp.ec !== undefined) headers['X-M2M-EC'] = rsp.ec;
-    if (close || this.stopping) headers.Connection = 'close';
+    // while stopping, the last answer outstanding on a connection closes it; an earlier one would cut the answers
+    // of requests pipelined behind it, which are being executed
+    const socket = res.req.socket;
+    const open = this.inFlight.get(socket);
+    // the answers of one connection go out in order: the last one replied to is the last one sent
+    if (open && !this.replied.has(res)) {
+      this.replied.add(res);
+      open.unreplied--;
+    }
+    const last = !open || open.unreplied <= 0;
+    if (close || (this.stopping && last)) {
+      headers.Connection = 'close';
+      this.closing.add(socket);
+    }
     let body: Buffer | string | undefined;
     if (rsp.pc !== undefined) {
       try {
