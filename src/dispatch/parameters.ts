@@ -45,9 +45,21 @@ const resourceTypes: Check = (name, v) => {
     throw badRequest(`filter criteria '${name}' must be a list of resource type numbers`);
 };
 
+/**
+ * Attributes an attribute condition may not name, as other filter criteria elements cover them (TS-0004
+ * 7.3.3.17.9): creationTime, lastModifiedTime, stateTag, expirationTime, labels, resourceType, contentSize,
+ * contentInfo.
+ */
+const COVERED = new Set(['ct', 'lt', 'st', 'et', 'lbl', 'ty', 'cs', 'cnf']);
+
 const conditions: Check = (name, v) => {
   if (!Array.isArray(v) || v.some((c) => !c || typeof c !== 'object' || typeof (c as { nm?: unknown }).nm !== 'string'))
     throw badRequest(`filter criteria '${name}' must be a list of attribute conditions {nm, val}`);
+  for (const c of v as { nm: string }[])
+    if (COVERED.has(c.nm))
+      throw badRequest(
+        `filter criteria '${name}': the attribute '${c.nm}' has its own filter criteria element and may not be a condition (TS-0004 7.3.3.17.9)`,
+      );
 };
 
 /** each filterCriteria element and the type of its value (TS-0004 Table 6.3.5.8-1) */

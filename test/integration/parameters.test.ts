@@ -62,6 +62,10 @@ describe.each(['http', 'coap'] as BindingName[])('request parameters over %s', (
     ['fu=2&chty=-4', 'chty'],
     ['rcn=99', 'resultContent'],
     ['fu=2&lim=x', 'lim'],
+    ['fu=2&ct=20261201T000000', "'ct'"],
+    ['fu=2&lbl=k&ty=3&st=0', "'st'"],
+    ['fu=2&cnf=text/plain:0', "'cnf'"],
+    ['fu=2&c.cs=3', "'cs'"],
   ])('%s is 4000 naming it', async (query, name) => {
     const r = await c.request({ path: '/cse-in/prm/c', query, fr: AE });
     expect(r.rsc, JSON.stringify(r.body)).toBe(4000);
@@ -83,6 +87,7 @@ describe.each(['http', 'coap'] as BindingName[])('request parameters over %s', (
     'fu=2&cra=20000101T000000&crb=20991231T235959,123456',
     'fu=2&ty=3',
     'fu=2&stb=0&lim=5',
+    'fu=2&rn=c&mni=5',
   ])('%s is taken', async (query) => {
     const r = await c.request({ path: '/cse-in/prm/c', query, fr: AE });
     expect(r.rsc, `${query}: ${JSON.stringify(r.body)}`).toBe(2000);
