@@ -1,7 +1,7 @@
 /**
  * The request parameters every binding hands over, checked once in the dispatcher whatever carried them (a query,
  * CoAP options, an MQTT primitive's JSON): filterCriteria (TS-0004 Table 6.3.5.8-1 element types, 6.3.4.2.31 /
- * 6.3.4.2.34 enumerations) and desiredIdentifierResultType (6.3.4.2.8). A value outside its type is 4000 with a
+ * 6.3.4.2.34 enumerations) desiredIdentifierResultType (6.3.4.2.8) and responseType (6.3.4.2.6). A value outside its type is 4000 with a
  * message naming the parameter; a defined value this CSE does not serve (IPE on-demand discovery) is 5001.
  */
 import type { FilterCriteria, RequestPrimitive } from '../primitive/primitive.js';
@@ -102,6 +102,15 @@ const ELEMENTS: Record<keyof FilterCriteria, Check> = {
 export function checkParameters(req: RequestPrimitive): void {
   if (req.drt !== undefined && req.drt !== 1 && req.drt !== 2)
     throw badRequest(`desiredIdentifierResultType (drt) must be 1 (structured) or 2 (unstructured), not ${req.drt}`);
+  const rtv = req.rt?.rtv;
+  if (rtv !== undefined) {
+    // m2m:responseType (6.3.4.2.6): 3 blocking; a flexBlocking request (4) may be answered blocking (TS-0004
+    // 8.2.2); non-blocking ones (1, 2) and noResponse (5, 3GPP interworking) are not served yet
+    if (typeof rtv !== 'number' || !Number.isInteger(rtv) || rtv < 1 || rtv > 5)
+      throw badRequest(`responseType (rt) must be 1 to 5, not ${JSON.stringify(rtv)}`);
+    if (rtv === 1 || rtv === 2 || rtv === 5)
+      throw new CseError(RSC.NOT_IMPLEMENTED, `responseType ${rtv} is not supported by this CSE: use 3 (blocking)`);
+  }
   const fc = req.fc;
   if (!fc) return;
   for (const [name, value] of Object.entries(fc)) {
