@@ -18,8 +18,8 @@ export function ae(
 ): ResourceType {
   const policy = new RegistrationPolicy(config);
   const me = { spId: config.spId, cseId: config.cseId };
-  /** IDs no AE may have: the admin's and this CSE's, compared in the absolute form of the AE-ID itself */
-  const reserved = new Set([absoluteId(config.admin, me), absoluteId(config.cseId, me)]);
+  const admin = absoluteId(config.admin, me);
+  const ownPrefix = `${absoluteId(config.cseId, me)}/`;
   return {
     ty: Ty.AE,
     registration: {
@@ -31,36 +31,27 @@ export function ae(
         let stem: string;
         if (o.id === '' || o.id === 'C') stem = generate('C');
         else if (o.id === 'S') stem = generate('S');
-        else {
-          // the admin's ID is the CSE's own originator: an AE registered under it would act with every privilege
-          if (o.isAdmin)
-            throw new CseError(
-              RSC.APP_RULE_VALIDATION_FAILED,
-              `the AE-ID '${o.id}' is reserved for the admin originator`,
-            );
-          // a CSE-ID (or an AE of another CSE): a CSE registers as a <remoteCSE>, and only within a security
-          // association (TS-0004 7.3.2.1)
-          // a From of this CSE that names no AE-ID (`/id-in/Cx/y`) is a malformed stem, not another CSE
-          if (
-            o.aeId === undefined &&
-            (!o.id.startsWith('/') || o.absolute.startsWith(`${absoluteId(config.cseId, me)}/`))
-          )
-            throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
-          if (o.aeId === undefined)
-            throw new CseError(
-              RSC.SECURITY_ASSOCIATION_REQUIRED,
-              `originator '${o.id}' is a CSE-ID or another CSE's AE: it cannot register as an AE here`,
-            );
+        else if (o.aeId !== undefined) {
           stem = o.aeId;
-          if (!STEM.test(stem) || stem.length < 2)
-            throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
-          // `/id-in/SAdmin` names the AE-ID SAdmin, which is the admin's (//sp/SAdmin) even though From is not
-          if (reserved.has(absoluteId(stem, me)))
+          // the admin's ID is the CSE's own originator: an AE registered under it would act with every privilege.
+          // Compared as the AE-ID's own absolute form: `/id-in/SAdmin` names the AE-ID SAdmin, the admin //sp/SAdmin
+          if (absoluteId(stem, me) === admin)
             throw new CseError(
               RSC.APP_RULE_VALIDATION_FAILED,
               `the AE-ID '${stem}' is reserved for the admin originator`,
             );
-        }
+          if (!STEM.test(stem) || stem.length < 2)
+            throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
+        } else if (!o.id.startsWith('/') || o.absolute.startsWith(ownPrefix))
+          // CSE-relative, or of this CSE, yet no AE-ID (`Cx/y`, `/id-in/Cx/`): a malformed stem
+          throw badRequest(`originator '${o.id}' is not an AE-ID-Stem: use empty, C, S, or C<id> / S<id>`);
+        // a CSE-ID (or an AE of another CSE): a CSE registers as a <remoteCSE>, and only within a security
+        // association (TS-0004 7.3.2.1)
+        else
+          throw new CseError(
+            RSC.SECURITY_ASSOCIATION_REQUIRED,
+            `originator '${o.id}' is a CSE-ID or another CSE's AE: it cannot register as an AE here`,
+          );
         const content = req.pc?.['m2m:ae'];
         policy.check(stem, content && typeof content === 'object' ? (content as { api?: unknown }).api : undefined);
         return { ri: stem, id: stem };
