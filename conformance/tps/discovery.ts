@@ -658,6 +658,10 @@ export const discoveryTps: TestPurpose[] = [
     'TS-0001 Table 8.1.2-1 / TS-0004 7.3.2.1: a resultContent not valid for a discovery is a bad request; no ATS TP',
     'a discovery with a resultContent other than 6 (1, 4, 5, 8) is rejected with 4000',
     ['TS-0001 Table 8.1.2-1', 'TS-0004 7.3.2.1', 'TS-0004 7.3.3.12'],
+    // TS-0001 Table 8.1.2-1, column "Retrieve (filterUsage='discovery')": child-resource-references (6) is the only
+    // valid value, attributes (1), attributes+child-resources (4), attributes+child-resource-references (5) and
+    // child-resources (8) are n/a; a resultContent invalid for the operation is 4000 (TS-0004 7.3.2.1). rcn 11
+    // (discovery result references) is a Release 4 value and not tested here (the suite's rvi is 3 by default).
     async (t) => {
       const { ae } = await smallTree(t);
       for (const rcn of [1, 4, 5, 8]) expectRsc(await discover(t, ae.path, ae.aei, {}, { rcn }), 4000, `rcn ${rcn}`);
