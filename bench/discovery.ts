@@ -392,9 +392,11 @@ async function checkBuilders() {
           send(p, 'POST', `/cse-in/ae0/${name}`, 'Cae0', { 'm2m:cin': cinRequest(g) }, Ty.contentInstance),
           2001,
         );
-    } finally {
+    } catch (e) {
       await cse.stop();
+      throw e;
     }
+    await stopGracefully(cse);
     const store = await openCseStore(['--data-dir', dir]);
     try {
       const cb = (await store.getByPath('cse-in'))!;
@@ -458,11 +460,23 @@ async function seedStore(args: string[], plan: Plan): Promise<{ seconds: number;
   return { seconds, perSecond: Math.round(n / seconds) };
 }
 
+/**
+ * Stops a CSE that must have written everything: one request first, because "CSE started" is logged before the
+ * SQLite group commit of the CSEBase has run and before main.ts installs its SIGTERM handler (a SIGTERM at once
+ * kills the process, and on a first start the CSEBase is lost); then a check that it stopped on its own.
+ */
+async function stopGracefully(cse: Spawned) {
+  await expectRsc(send(cse.port, 'GET', '/cse-in', ADMIN), 2000);
+  await cse.stop();
+  if (cse.child.exitCode !== 0)
+    throw new Error(`the CSE did not stop cleanly (${cse.child.signalCode ?? cse.child.exitCode})`);
+}
+
 /** The first start: the CSE creates its CSEBase; its ct places the tree (which lies before it). */
 async function firstStart(args: string[], dataDir: string | undefined, resourcesTotal: number, window: number) {
   const t0 = performance.now();
   const cse = await spawnCse(args, { dataDir });
-  await cse.stop();
+  await stopGracefully(cse);
   const store = await openCseStore(args);
   let cb: StoredResource | undefined;
   try {
