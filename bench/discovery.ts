@@ -62,6 +62,8 @@ const pgCluster = arg('pg', '');
 const storeArg = arg('store', pgCluster ? 'both' : 'sqlite');
 const reuse = arg('reuse', '');
 const keep = flag('keep');
+/** ANALYZE the seeded SQLite file: the CSE never does, so by default its planner runs without statistics */
+const sqliteAnalyze = flag('sqlite-analyze');
 const requests = Number(arg('requests', '200'));
 const warmup = Number(arg('warmup', '20'));
 const only = arg('only', '')
@@ -349,13 +351,17 @@ function* resources(plan: Plan, cb: StoredResource): Generator<StoredResource> {
 // The stores
 
 interface Prepared {
-  store: 'sqlite' | 'pg';
+  /** the store, as the rows name it */
+  store: string;
   /** the CSE's flags for this store */
   args: string[];
   dataDir?: string;
   dbUrl?: string;
   plan: Plan;
-  seed?: { seconds: number; perSecond: number; firstStartSeconds: number; analyzeSeconds?: number };
+  /** absent when the store was reused */
+  seed?: { seconds: number; perSecond: number; firstStartSeconds: number };
+  /** SQLite ANALYZE (--sqlite-analyze) / PostgreSQL VACUUM ANALYZE after seeding */
+  analyzeSeconds?: number;
   sizeMb: number;
   cleanup(): Promise<void>;
 }
@@ -503,14 +509,17 @@ async function firstStart(args: string[], dataDir: string | undefined, resources
 const PLAN_FILE = 'discovery-plan.json';
 
 async function prepareSqlite(resourcesTotal: number, window: number): Promise<Prepared> {
+  const store = sqliteAnalyze ? 'sqlite (ANALYZE)' : 'sqlite';
   if (reuse && !reuse.includes('://')) {
     const plan = JSON.parse(readFileSync(join(reuse, PLAN_FILE), 'utf8')) as Plan;
     console.log(`sqlite: reusing ${reuse} (${plan.resources} resources)`);
+    const analyzeSeconds = sqliteAnalyze ? analyze(reuse) : undefined;
     return {
-      store: 'sqlite',
+      store,
       args: ['--data-dir', reuse],
       dataDir: reuse,
       plan,
+      analyzeSeconds,
       sizeMb: sqliteMb(reuse),
       cleanup: async () => {},
     };
@@ -528,12 +537,14 @@ async function prepareSqlite(resourcesTotal: number, window: number): Promise<Pr
     const seed = await seedStore(args, first.plan);
     writeFileSync(join(dataDir, PLAN_FILE), JSON.stringify(first.plan, null, 2));
     countRows('sqlite', sqliteCount(dataDir), first.plan);
+    const analyzeSeconds = sqliteAnalyze ? analyze(dataDir) : undefined;
     return {
-      store: 'sqlite',
+      store,
       args,
       dataDir,
       plan: first.plan,
       seed: { ...seed, firstStartSeconds: first.seconds },
+      analyzeSeconds,
       sizeMb: sqliteMb(dataDir),
       cleanup,
     };
@@ -548,6 +559,18 @@ function sqliteMb(dir: string): number {
   let bytes = 0;
   for (const f of ['cse.db', 'cse.db-wal']) if (existsSync(join(dir, f))) bytes += statSync(join(dir, f)).size;
   return Math.round(bytes / 1024 / 1024);
+}
+
+/** ANALYZE on the seeded file (sqlite_stat1 for the planner); returns the seconds it took. */
+function analyze(dir: string): number {
+  const t0 = performance.now();
+  const db = new Database(join(dir, 'cse.db'));
+  try {
+    db.exec('ANALYZE');
+  } finally {
+    db.close();
+  }
+  return (performance.now() - t0) / 1000;
 }
 
 function sqliteCount(dir: string): number {
@@ -628,7 +651,8 @@ async function preparePg(resourcesTotal: number, window: number): Promise<Prepar
       args,
       dbUrl,
       plan: first.plan,
-      seed: { ...seed, firstStartSeconds: first.seconds, analyzeSeconds },
+      seed: { ...seed, firstStartSeconds: first.seconds },
+      analyzeSeconds,
       sizeMb: mb,
       cleanup,
     };
@@ -882,13 +906,12 @@ async function main() {
     const prepared =
       s === 'sqlite' ? await prepareSqlite(resourcesTotal, window) : await preparePg(resourcesTotal, window);
     try {
-      if (prepared.seed)
-        console.log(
-          `${s}: seeded in ${prepared.seed.seconds.toFixed(1)} s (${prepared.seed.perSecond} resources/s)` +
-            `${prepared.seed.analyzeSeconds !== undefined ? `, VACUUM ANALYZE ${prepared.seed.analyzeSeconds.toFixed(1)} s` : ''}` +
-            `, ${prepared.sizeMb} MB`,
-        );
-      stats[s] = { plan: prepared.plan, seed: prepared.seed, sizeMb: prepared.sizeMb };
+      const { seed, analyzeSeconds } = prepared;
+      console.log(
+        `${prepared.store}: ${seed ? `seeded in ${seed.seconds.toFixed(1)} s (${seed.perSecond} resources/s)` : 'reused'}` +
+          `${analyzeSeconds === undefined ? '' : `, ANALYZE ${analyzeSeconds.toFixed(1)} s`}, ${prepared.sizeMb} MB`,
+      );
+      stats[prepared.store] = { plan: prepared.plan, seed, analyzeSeconds, sizeMb: prepared.sizeMb };
       rows.push(...(await run(prepared, queries)));
     } finally {
       cleanups.delete(prepared.cleanup);
