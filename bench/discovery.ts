@@ -56,6 +56,7 @@ const SALT = 'bnch';
 
 /** what an interrupted run still has to remove (the seeded data dir, the database) */
 const cleanups = new Set<() => Promise<void>>();
+let interrupted = false;
 
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const pgCluster = arg('pg', '');
@@ -894,7 +895,11 @@ async function main() {
   if (!flag('no-build')) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 
   process.once('SIGINT', () => {
+    interrupted = true;
     console.error('\ninterrupted');
+    // dropping the database cuts the seeding's connection, and the store has no listener for the error of a
+    // connection that a transaction holds (it would end the process before the cleanup): the run is over anyway
+    process.on('uncaughtException', (e) => console.error(`after the interrupt: ${e.message}`));
     void Promise.allSettled([...cleanups].map((c) => c())).finally(() => process.exit(130));
   });
 
@@ -933,6 +938,7 @@ async function main() {
 }
 
 main().catch((e: unknown) => {
+  if (interrupted) return; // what the interrupt broke: its handler cleans up and exits
   console.error(e);
   process.exit(1);
 });
