@@ -35,6 +35,8 @@ export interface CseConfig {
   expirationSweepMs: number;
   /** largest request body accepted, in bytes */
   maxRequestBytes: number;
+  /** most resources one response lists (discovery, child listings); beyond it the response is partial */
+  maxResults: number;
   /** HTTP: the longest the headers and body of a request may take to arrive, in ms */
   httpRequestTimeoutMs: number;
   /** longest resource name, request identifier and originator accepted, in characters */
@@ -189,6 +191,13 @@ export const OPTIONS: Option[] = [
     kind: 'int',
     default: 1024 * 1024,
     help: 'largest accepted request body, bytes',
+  },
+  {
+    key: 'maxResults',
+    flag: 'max-results',
+    kind: 'int',
+    default: 10_000,
+    help: 'most resources a discovery or child listing returns (fc lim is lowered to it); beyond: partial, with the offset to continue',
   },
   {
     key: 'duplicateAeRsc',
@@ -390,6 +399,7 @@ function checkConfig(c: CseConfig) {
   if (c.dbTimeoutMs < 100) throw new ConfigError('db-timeout-ms must be at least 100');
   if (c.httpRequestTimeoutMs < 100) throw new ConfigError('http-request-timeout-ms must be at least 100');
   if (c.maxIdLength < 8 || c.maxIdLength > 1024) throw new ConfigError('max-id-length must be between 8 and 1024');
+  if (c.maxResults < 1 || c.maxResults > 1_000_000) throw new ConfigError('max-results must be between 1 and 1000000');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');
   if (c.releaseVersions.length === 0) throw new ConfigError('release-versions must not be empty');

@@ -48,7 +48,10 @@ export class Cse {
     const store = await openStore(config, schema, types, log);
     const events = new EventBus(log.child({ component: 'events' }));
     const tree = new ResourceTree(store, schema, config, types, events);
-    const dispatcher = new Dispatcher({ tree, shaper: new ResultShaper(schema, store), config }, log);
+    const dispatcher = new Dispatcher(
+      { tree, shaper: new ResultShaper(schema, store, config.maxResults), config },
+      log,
+    );
     const cse = new Cse(config, store, tree, dispatcher, log);
     const serializations = new Serializations();
     try {

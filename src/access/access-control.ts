@@ -187,6 +187,7 @@ export class AccessControl {
    */
   childFilter(
     base: Omit<AccessRequest, 'target' | 'op' | 'ty' | 'acpiUpdate'>,
+    op: number = Privilege.Retrieve,
   ): ((r: StoredResource) => Promise<boolean>) | undefined {
     if (base.originator.isAdmin) return undefined;
     const seen = new Map<string, boolean>();
@@ -195,7 +196,7 @@ export class AccessControl {
       if (!g) return false;
       let ok = seen.get(g.ri);
       if (ok === undefined) {
-        ok = await this.permits({ ...base, target: g, op: Privilege.Retrieve });
+        ok = await this.permits({ ...base, target: g, op });
         seen.set(g.ri, ok);
       }
       return ok;

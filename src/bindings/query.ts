@@ -22,7 +22,7 @@ export interface QueryParam {
 
 const FC_INT = new Set(['sts', 'stb', 'sza', 'szb', 'fu', 'lim', 'lvl', 'ofst', 'fo', 'cfs']);
 const FC_INT_LIST = new Set(['ty', 'chty', 'pty']);
-const FC_STRING = new Set(['crb', 'cra', 'ms', 'us', 'exb', 'exa', 'lbq', 'arp', 'cfq', 'smf']);
+const FC_STRING = new Set(['crb', 'cra', 'ms', 'us', 'exb', 'exa', 'arp', 'cfq', 'smf']);
 const FC_STRING_LIST = new Set(['lbl', 'clbl', 'palb', 'cty']);
 
 function decode(s: string): string {
@@ -95,6 +95,9 @@ export function queryOf(req: RequestPrimitive, encode: (s: string) => string = (
     if (k === 'atr' || k === 'catr' || k === 'patr') {
       const prefix = k === 'atr' ? '' : `${k[0]}.`;
       for (const c of v as { nm: string; val: unknown }[]) add(`${prefix}${c.nm}`, c.val);
+    } else if (k === 'lbq' && Array.isArray(v)) {
+      // each labels query expression in a parameter of its own: an expression holds spaces, not a list
+      for (const e of v as string[]) add(k, e);
     } else add(k, v);
   }
   return q;
@@ -172,6 +175,7 @@ export function applyQuery(req: RequestPrimitive, params: readonly QueryParam[])
     const f = fc as Record<string, unknown>;
     if (FC_INT.has(name)) f[name] = int(name, v);
     else if (FC_INT_LIST.has(name)) f[name] = list().map((x) => int(name, x));
+    else if (name === 'lbq') f.lbq = all.length > 1 ? all.map((p) => p.value) : v;
     else if (FC_STRING.has(name)) f[name] = v;
     else if (FC_STRING_LIST.has(name)) f[name] = list();
     else {

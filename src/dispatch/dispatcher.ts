@@ -30,7 +30,8 @@ import { hasControlCharacter } from '../primitive/text.js';
 import { parseAbsRelTimestamp, toTimestamp } from '../primitive/time.js';
 import { StoreUnavailableError } from '../storage/store.js';
 import { parseAddress } from './addressing.js';
-import { matchesFilter, unevaluatedConditions } from './filter.js';
+import { compileFilter, hasConditions } from '../discovery/criteria.js';
+import { matchesFilter } from '../discovery/predicate.js';
 import { create } from './operations/create.js';
 import { remove } from './operations/delete.js';
 import {
@@ -40,13 +41,10 @@ import {
   type OperationResult,
   type ResolvedTarget,
 } from './operations/deps.js';
-import { retrieve } from './operations/retrieve.js';
+import { WITH_CHILDREN, retrieve } from './operations/retrieve.js';
 import { update } from './operations/update.js';
 import { checkParameters } from './parameters.js';
 import { checkRegistered } from './registration.js';
-
-/** resultContent values whose content includes child resources or references to them */
-const WITH_CHILDREN = new Set([4, 5, 6, 8]);
 
 /** the handler of each operation; NOTIFY has none (this CSE receives no notifications yet) */
 const HANDLERS: Partial<Record<number, OperationHandler>> = {
@@ -150,24 +148,37 @@ export class Dispatcher {
     const address = parseAddress(req.to, c);
     handler?.check?.(this.deps, req, address);
     checkParameters(req);
+    // the matching conditions, compiled once (4000 / 4102 / 5001 for what cannot be evaluated, before the target)
+    const discovery = req.op === Operation.Retrieve && req.fc?.fu === 1;
+    const filter =
+      req.op !== Operation.Create && hasConditions(req.fc) ? compileFilter(req.fc!, { discovery }) : undefined;
+    if (req.fc?.arp !== undefined && !discovery)
+      throw new CseError(RSC.NOT_IMPLEMENTED, 'applyRelativePath (arp) is supported in discovery (fu=1) only');
 
     // Recv-6.0.2: the ID the registration gets, and whether it may register (the type's hooks)
     const registrant = registration?.assignId(ctx, originator, req, (prefix) => tree.newResourceId(prefix));
 
-    if (req.fc) {
-      const unevaluated = unevaluatedConditions(req.fc);
-      if (unevaluated.length)
-        throw new CseError(
-          RSC.NOT_IMPLEMENTED,
-          `filter criteria ${unevaluated.join(', ')} are not supported yet: the request would match everything`,
-        );
-    }
     const found = await tree.resolve(ctx, address);
     // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
-    // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3)
-    if (req.fc && req.fc.fu !== 1 && req.op !== Operation.Create && !matchesFilter(found.resource, req.fc))
+    // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3). A
+    // RETRIEVE listing children (rcn 4, 5, 6, 8) filters the listed descendants instead (TS-0001 10.2.6.2)
+    const listing = req.op === Operation.Retrieve && req.rcn !== undefined && WITH_CHILDREN.has(req.rcn);
+    if (
+      filter &&
+      !discovery &&
+      !listing &&
+      !(await matchesFilter(filter, found.resource, { reader: ctx.store, nowTs: ctx.nowTs }))
+    )
       throw notFound('the target does not match the filter criteria');
-    const target: ResolvedTarget = { ...found, address, ctx, originator, registrant, repeated: context?.repeated };
+    const target: ResolvedTarget = {
+      ...found,
+      address,
+      ctx,
+      originator,
+      registrant,
+      repeated: context?.repeated,
+      filter,
+    };
     handler?.applicable?.(this.deps, req, target);
     // a registration skips Recv-6.3 (TS-0004 7.4.5.2.1): its type's checks above decide instead
     if (!registration) {
@@ -184,15 +195,13 @@ export class Dispatcher {
         nowTs: ctx.nowTs,
         reader: ctx.store,
       });
-      // responses that carry child resources show only those the originator may retrieve (TS-0001 10.2.6.2)
-      if (req.rcn !== undefined && WITH_CHILDREN.has(req.rcn))
-        target.visible = this.access.childFilter({
-          originator,
-          ip,
-          now: ctx.now,
-          nowTs: ctx.nowTs,
-          reader: ctx.store,
-        });
+      // a discovery lists only what the originator may discover (TS-0001 10.2.6.1), responses that carry child
+      // resources only those it may retrieve (TS-0001 10.2.6.2)
+      if (discovery || (req.rcn !== undefined && WITH_CHILDREN.has(req.rcn)))
+        target.visible = this.access.childFilter(
+          { originator, ip, now: ctx.now, nowTs: ctx.nowTs, reader: ctx.store },
+          discovery ? Privilege.Discovery : Privilege.Retrieve,
+        );
     }
     if (!handler) throw new CseError(RSC.NOT_IMPLEMENTED, 'this CSE does not receive notifications at this target');
     return handler.execute(this.deps, req, target);

@@ -88,7 +88,7 @@ const ELEMENTS: Record<keyof FilterCriteria, Check> = {
   clbl: strings,
   palb: strings,
   cty: strings,
-  lbq: string,
+  lbq: (name, v) => (Array.isArray(v) ? strings(name, v) : string(name, v)),
   arp: string,
   smf: string,
   cfq: string,

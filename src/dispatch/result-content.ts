@@ -23,13 +23,6 @@ export function effectiveResultContent(op: number, rcn: number | undefined): num
   return rcn;
 }
 
-/** Largest number of child resources one response carries; beyond it the response is partial (cnst = 1). */
-export const MAX_CHILDREN = 10_000;
-/**
- * Most stored children one response reads when a privilege filter hides some (the filter is applied before
- * lim / ofst, so hidden children are read and skipped); beyond it the response is partial.
- */
-export const MAX_SCANNED = 5 * MAX_CHILDREN;
 /** pages in which children are read when a filter applies */
 const MIN_PAGE = 64;
 const MAX_PAGE = 1000;
@@ -51,9 +44,15 @@ export interface ShapeOptions {
 }
 
 export class ResultShaper {
+  /**
+   * @param maxResults largest number of child resources one response carries (--max-results); beyond it the
+   *   response is partial (cnst = 1). At most five times as many stored children are read per response when a
+   *   privilege filter hides some (the filter is applied before lim / ofst, so hidden children are read and skipped).
+   */
   constructor(
     private readonly schema: SchemaRegistry,
     private readonly store: StoreReader,
+    private readonly maxResults = 10_000,
   ) {}
 
   root(r: StoredResource): string {
@@ -70,6 +69,45 @@ export class ResultShaper {
     return drt === 2 ? r.ri : r.srn;
   }
 
+  /** m2m:childResourceRef entries {nm, typ, val} (TS-0004 6.3.5.29) */
+  refsOf(found: readonly StoredResource[], drt?: number) {
+    return found.map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, drt) }));
+  }
+
+  /**
+   * Resources found below r (a filtered listing or a discovery result, parents before their children) as the
+   * content of rcn 4, 5, 6 or 8: nested representations place each under the nearest found ancestor, or
+   * directly under r when none of its ancestors was found (TS-0001 8.1.2: parents before children).
+   */
+  listing(r: StoredResource, rcn: number, found: readonly StoredResource[], drt?: number): unknown {
+    switch (rcn) {
+      case RCN.ChildResourceReferences:
+        return { 'm2m:rrl': { rrf: this.refsOf(found, drt) } };
+      case RCN.AttributesAndChildResourceReferences: {
+        const refs = this.refsOf(found, drt);
+        return { [this.root(r)]: refs.length ? { ...r.attrs, ch: refs } : { ...r.attrs } };
+      }
+      case RCN.AttributesAndChildResources:
+      case RCN.ChildResources: {
+        const top: Record<string, unknown> = rcn === RCN.ChildResources ? {} : { ...r.attrs };
+        const nodes = new Map<string, Record<string, unknown>>([[r.srn, top]]);
+        for (const c of found) {
+          let parent: Record<string, unknown> | undefined;
+          for (let cut = c.srn.lastIndexOf('/'); cut > r.srn.length && !parent; cut = c.srn.lastIndexOf('/', cut - 1))
+            parent = nodes.get(c.srn.slice(0, cut));
+          const node = { ...c.attrs };
+          nodes.set(c.srn, node);
+          const key = this.root(c);
+          const into = parent ?? top;
+          ((into[key] ??= []) as unknown[]).push(node);
+        }
+        return { [this.root(r)]: top };
+      }
+      default:
+        throw badRequest(`resultContent ${rcn} is not valid here`);
+    }
+  }
+
   /** pc and content status for rcn values that carry resources or references (1, 4, 5, 6, 8). */
   async shape(r: StoredResource, rcn: number, opts: ShapeOptions = {}): Promise<{ pc?: unknown; partial: boolean }> {
     switch (rcn) {
@@ -84,9 +122,9 @@ export class ResultShaper {
       case RCN.AttributesAndChildResources:
       case RCN.ChildResources: {
         const budget: Budget = {
-          left: Math.min(opts.fc?.lim ?? MAX_CHILDREN, MAX_CHILDREN),
+          left: Math.min(opts.fc?.lim ?? this.maxResults, this.maxResults),
           partial: false,
-          scan: MAX_SCANNED,
+          scan: 5 * this.maxResults,
         };
         const nested = await this.nest(r, opts, 1, budget);
         const own = rcn === RCN.ChildResources ? {} : { ...r.attrs };
@@ -156,9 +194,9 @@ export class ResultShaper {
 
   /** m2m:childResourceRef entries {nm, typ, val} of the direct children (fc ofst / lim honoured). */
   private async references(r: StoredResource, opts: ShapeOptions) {
-    const limit = Math.min(opts.fc?.lim ?? MAX_CHILDREN, MAX_CHILDREN);
+    const limit = Math.min(opts.fc?.lim ?? this.maxResults, this.maxResults);
     const offset = Math.max(0, (opts.fc?.ofst ?? 1) - 1);
-    const budget: Budget = { left: limit, partial: false, scan: MAX_SCANNED };
+    const budget: Budget = { left: limit, partial: false, scan: 5 * this.maxResults };
     const { children, more } = await this.visibleChildren(r.ri, this.listed(opts), offset, limit, budget);
     const refs = children.map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, opts.drt) }));
     return { refs, partial: more };

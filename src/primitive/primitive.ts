@@ -28,7 +28,7 @@ export type ResultContent = (typeof ResultContent)[keyof typeof ResultContent];
 /** TS-0004 6.3.4.2.2 m2m:desIdResType */
 export const DesiredIdResultType = { Structured: 1, Unstructured: 2 } as const;
 
-/** TS-0004 6.3.5.8 m2m:filterCriteria (short names). Parsed now; discovery gives them meaning. */
+/** TS-0004 6.3.5.8 m2m:filterCriteria (short names); src/discovery/criteria.ts gives them their meaning. */
 export interface FilterCriteria {
   crb?: string;
   cra?: string;
@@ -41,7 +41,8 @@ export interface FilterCriteria {
   lbl?: string[];
   clbl?: string[];
   palb?: string[];
-  lbq?: string;
+  /** labelsQuery: one expression (TS-0004 6.3.5.8), or several (any matches) when the parameter is repeated */
+  lbq?: string | string[];
   ty?: number[];
   chty?: number[];
   pty?: number[];

@@ -15,7 +15,7 @@
  * there are none.
  */
 import { settled, type SqliteStore, type SyncOps } from './sqlite.js';
-import type { ChildQuery, ResourceStore, StoreTransaction, StoredResource } from './store.js';
+import type { ChildQuery, DiscoveryQuery, ResourceStore, StoreTransaction, StoredResource } from './store.js';
 
 type Change = { inserted: StoredResource } | { updated: StoredResource } | { removed: StoredResource };
 
@@ -86,6 +86,10 @@ export class CachedStore implements ResourceStore {
 
   oldestChild(pi: string, ty: number): Promise<StoredResource | undefined> {
     return this.inner.oldestChild(pi, ty);
+  }
+
+  discover(q: DiscoveryQuery): Promise<StoredResource[]> {
+    return this.inner.discover(q);
   }
 
   expired(now: string, limit: number): Promise<StoredResource[]> {
@@ -245,6 +249,10 @@ class CachedTransaction implements StoreTransaction {
 
   oldestChild(pi: string, ty: number) {
     return settled(() => this.ops.oldestChild(pi, ty));
+  }
+
+  discover(q: DiscoveryQuery) {
+    return settled(() => this.ops.discover(q));
   }
 
   lock(ri: string) {

@@ -49,6 +49,18 @@ CREATE TABLE labels (
 );
 CREATE INDEX labels_by_seq ON labels (seq);`,
   },
+  {
+    version: 2,
+    description: 'discovery: depth (lvl) and cnf (cty) columns; a type within a subtree, a creation window',
+    // depth: the '/' in srn (the CSEBase 0); cnf: contentInfo, whose typeOfContent part cty tests
+    sql: `
+ALTER TABLE resources ADD COLUMN depth int NOT NULL DEFAULT 0, ADD COLUMN cnf text COLLATE "C";
+UPDATE resources SET depth = length(srn) - length(replace(srn, '/', '')),
+  cnf = CASE json_typeof(doc -> 'cnf') WHEN 'string' THEN doc ->> 'cnf' END;
+CREATE INDEX resources_by_type_srn ON resources (ty, srn);
+CREATE INDEX resources_by_ct ON resources (ct);
+CREATE INDEX resources_by_cnf ON resources (cnf) WHERE cnf IS NOT NULL;`,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

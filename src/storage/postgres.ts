@@ -17,12 +17,14 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { depthOf, discoverySql } from '../discovery/sql.js';
 import {
   DuplicateResourceError,
   documentOf,
   resourceOf,
   StoreUnavailableError,
   type ChildQuery,
+  type DiscoveryQuery,
   type LockMode,
   type ResourceStore,
   type StoreReader,
@@ -62,13 +64,13 @@ const SQL = {
   lockShare: `SELECT ${COLUMNS} FROM resources WHERE ri = $1 FOR KEY SHARE`,
   lockUpdate: `SELECT ${COLUMNS} FROM resources WHERE ri = $1 FOR NO KEY UPDATE`,
   // ON CONFLICT DO NOTHING: a duplicate leaves the transaction usable (as SQLite does), rowCount tells
-  insert: `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+  insert: `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc, depth, cnf)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
   insertLabelled: `WITH r AS (
-             INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING seq
+             INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc, depth, cnf)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING seq
            ), l AS (
-             INSERT INTO labels (lbl, seq) SELECT DISTINCT x, r.seq FROM r, unnest($12::text[]) x
+             INSERT INTO labels (lbl, seq) SELECT DISTINCT x, r.seq FROM r, unnest($14::text[]) x
            )
            SELECT 1 FROM r`,
   riTaken: `SELECT 1 FROM resources WHERE ri = $1`,
@@ -149,6 +151,11 @@ abstract class Reads implements StoreReader {
 
   async oldestChild(pi: string, ty: number) {
     return toResource((await this.run(q('oldest', [pi, ty]))).rows[0]);
+  }
+
+  async discover(d: DiscoveryQuery) {
+    const { text, values } = discoverySql(d, 'postgres');
+    return all((await this.run({ text, values })).rows);
   }
 }
 
@@ -233,6 +240,8 @@ class PgTransaction extends Reads implements StoreTransaction {
       (a.cs as number | undefined) ?? null,
       r.creator ?? null,
       documentOf(r),
+      depthOf(r.srn),
+      typeof a.cnf === 'string' ? a.cnf : null,
     ];
     const labels = labelsOf(a.lbl);
     const res = await this.run(labels.length ? q('insertLabelled', [...values, labels]) : q('insert', values));

@@ -5,7 +5,7 @@
  * each of those would be a round trip; within one request they are one. Nothing outlives the request, so what
  * another process writes is seen by the next request at once. (The SQLite store's cache makes this unneeded.)
  */
-import type { ChildQuery, StoreReader, StoredResource } from './store.js';
+import type { ChildQuery, DiscoveryQuery, StoreReader, StoredResource } from './store.js';
 
 export class RequestReads implements StoreReader {
   private readonly byRi = new Map<string, Promise<StoredResource | undefined>>();
@@ -49,5 +49,9 @@ export class RequestReads implements StoreReader {
 
   oldestChild(pi: string, ty: number) {
     return this.store.oldestChild(pi, ty);
+  }
+
+  discover(q: DiscoveryQuery) {
+    return this.store.discover(q);
   }
 }

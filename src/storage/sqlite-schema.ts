@@ -50,6 +50,19 @@ END;`,
     // an index on (pi) is (pi, seq) in SQLite (seq is the rowid): child listings read it in order and stop at lim
     sql: `CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (pi);`,
   },
+  {
+    version: 3,
+    description: 'discovery: depth (lvl) and cnf (cty) columns; a type within a subtree, a creation window',
+    // depth: the '/' in srn (the CSEBase 0); cnf: contentInfo, whose typeOfContent part cty tests
+    sql: `
+ALTER TABLE resources ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE resources ADD COLUMN cnf TEXT;
+UPDATE resources SET depth = length(srn) - length(replace(srn, '/', '')),
+  cnf = CASE json_type(doc, '$.cnf') WHEN 'text' THEN json_extract(doc, '$.cnf') END;
+CREATE INDEX IF NOT EXISTS resources_by_type_srn ON resources (ty, srn);
+CREATE INDEX IF NOT EXISTS resources_by_ct ON resources (ct);
+CREATE INDEX IF NOT EXISTS resources_by_cnf ON resources (cnf) WHERE cnf IS NOT NULL;`,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;

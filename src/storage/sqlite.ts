@@ -17,12 +17,14 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { depthOf, discoverySql } from '../discovery/sql.js';
 import { migrateSqlite } from './sqlite-schema.js';
 import {
   DuplicateResourceError,
   documentOf,
   resourceOf,
   type ChildQuery,
+  type DiscoveryQuery,
   type ResourceStore,
   type StoreTransaction,
   type StoredResource,
@@ -60,10 +62,10 @@ function prepare(db: Database.Database) {
     newest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq DESC LIMIT 1`),
     oldest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq ASC LIMIT 1`),
     insert: p(
-      `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, doc)
-       VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @doc)`,
+      `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, depth, cnf, doc)
+       VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @depth, @cnf, @doc)`,
     ),
-    update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, doc = @doc WHERE ri = @ri`),
+    update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, cnf = @cnf, doc = @doc WHERE ri = @ri`),
     // the indexed columns unchanged: rewriting only these leaves every index alone (SQLite touches an index only
     // when its columns are in the SET list)
     updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE ri = @ri`),
@@ -96,7 +98,24 @@ export function settled<T>(f: () => T): Promise<T> {
  * of it (cache.ts) calls them directly inside a transaction, which holds the queue.
  */
 export class SyncOps {
-  constructor(private readonly s: Statements) {}
+  /** discovery statements by their text: a request's filter shape repeats, its values are bound */
+  private readonly discoveries = new Map<string, Database.Statement>();
+
+  constructor(
+    private readonly s: Statements,
+    private readonly db: Database.Database,
+  ) {}
+
+  discover(q: DiscoveryQuery) {
+    const { text, values } = discoverySql(q, 'sqlite');
+    let stmt = this.discoveries.get(text);
+    if (!stmt) {
+      if (this.discoveries.size >= 256) this.discoveries.clear();
+      stmt = this.db.prepare(text);
+      this.discoveries.set(text, stmt);
+    }
+    return (stmt.all(...values) as Row[]).map((r) => toResource(r)!);
+  }
 
   get(ri: string) {
     return toResource(this.s.get.get(ri) as Row | undefined);
@@ -141,7 +160,7 @@ export class SyncOps {
   update(r: StoredResource, before?: StoredResource) {
     const cols = columns(r);
     const b = before?.attrs;
-    const indexed = !b || b.lt !== r.attrs.lt || b.et !== r.attrs.et || b.cs !== r.attrs.cs;
+    const indexed = !b || b.lt !== r.attrs.lt || b.et !== r.attrs.et || b.cs !== r.attrs.cs || b.cnf !== r.attrs.cnf;
     const changed = indexed
       ? this.s.update.run(cols)
       : this.s.updateDoc.run({ ri: cols.ri, st: cols.st, doc: cols.doc });
@@ -200,7 +219,7 @@ export class SqliteStore implements ResourceStore {
     this.db.pragma('cache_size = -32000'); // 32 MB page cache: bounded memory whatever the tree size
     migrateSqlite(this.db);
     this.stmt = prepare(this.db);
-    this.ops = new SyncOps(this.stmt);
+    this.ops = new SyncOps(this.stmt, this.db);
     const ops = this.ops;
     // inside a transaction the queue is held already: everything runs at once
     this.tx = {
@@ -209,6 +228,7 @@ export class SqliteStore implements ResourceStore {
       children: (pi, q) => settled(() => ops.children(pi, q)),
       newestChild: (pi, ty) => settled(() => ops.newestChild(pi, ty)),
       oldestChild: (pi, ty) => settled(() => ops.oldestChild(pi, ty)),
+      discover: (q) => settled(() => ops.discover(q)),
       // the transactions of this process go one at a time, and other processes are kept out by BEGIN IMMEDIATE:
       // the newest version is the one on the connection, and no one else can change it until we are done
       lock: (ri) => settled(() => ops.get(ri)),
@@ -273,6 +293,10 @@ export class SqliteStore implements ResourceStore {
 
   expired(now: string, limit: number) {
     return this.read(() => this.ops.expired(now, limit));
+  }
+
+  discover(q: DiscoveryQuery) {
+    return this.read(() => this.ops.discover(q));
   }
 
   async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
@@ -435,6 +459,8 @@ function columns(r: StoredResource) {
     st: (a.st as number | undefined) ?? null,
     cs: (a.cs as number | undefined) ?? null,
     creator: r.creator ?? null,
+    depth: depthOf(r.srn),
+    cnf: typeof a.cnf === 'string' ? a.cnf : null,
     doc: documentOf(r),
   };
 }

@@ -81,6 +81,9 @@ export interface ChildQuery {
 
 export type LockMode = 'share' | 'update';
 
+export type { DiscoveryQuery } from '../discovery/sql.js';
+import type { DiscoveryQuery } from '../discovery/sql.js';
+
 /** What can be read, inside a transaction or outside. */
 export interface StoreReader {
   get(ri: string): Promise<StoredResource | undefined>;
@@ -90,6 +93,11 @@ export interface StoreReader {
   /** the newest / oldest direct child of a type, by creation order (`la` / `ol`, container overflow) */
   newestChild(pi: string, ty: number): Promise<StoredResource | undefined>;
   oldestChild(pi: string, ty: number): Promise<StoredResource | undefined>;
+  /**
+   * The descendants of q.root that match q.filter (src/discovery/sql.ts: one indexed query), in its order, after
+   * q.offset of them, at most q.limit.
+   */
+  discover(q: DiscoveryQuery): Promise<StoredResource[]>;
 }
 
 /** One transaction: reads see its own writes. */

@@ -65,6 +65,9 @@ export interface NeutralReply {
   status: string;
   /** the media type of the reply's content (over CoAP that of its Content-Format); undefined without one */
   contentType?: string;
+  /** Content Status and Content Offset (HTTP X-M2M-CTS / X-M2M-CTO, CoAP options oneM2M-CTS / oneM2M-CTO) */
+  cnst?: number;
+  cnot?: number;
 }
 
 export interface BindingClientOptions {
@@ -145,7 +148,10 @@ function httpClient(base: string, defaultFormat: Format): BindingClient {
       });
       const payload = Buffer.from(await res.arrayBuffer());
       const contentType = res.headers.get('content-type') ?? undefined;
+      const header = (name: string) => (res.headers.has(name) ? Number(res.headers.get(name)) : undefined);
       return {
+        cnst: header('x-m2m-cts'),
+        cnot: header('x-m2m-cto'),
         rsc: Number(res.headers.get('x-m2m-rsc')),
         body: decode(contentType, payload, format, r.accept !== undefined),
         location: res.headers.get('content-location') ?? undefined,
@@ -195,7 +201,10 @@ function coapClient(port: number, defaultFormat: Format): BindingClient {
       const cf = getOption(rsp, Opt.ContentFormat);
       const location = getOptions(rsp, Opt.LocationPath).map((o) => o.value.toString());
       const contentType = cf ? CONTENT_FORMATS.get(cf.value.reduce((n, b) => n * 256 + b, 0)) : undefined;
+      const uint = (number: number) => getOption(rsp, number)?.value.reduce((n, b) => n * 256 + b, 0);
       return {
+        cnst: uint(M2mOpt.CTS),
+        cnot: uint(M2mOpt.CTO),
         rsc: rsc ? rsc.value.reduce((n, b) => n * 256 + b, 0) : NaN,
         body: decode(contentType, rsp.payload, format, r.accept !== undefined),
         location: location.length > 0 ? `/${location.join('/')}` : undefined,

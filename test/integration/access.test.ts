@@ -245,8 +245,10 @@ describe.each(['http', 'coap'] as BindingName[])('access control over %s', (bind
     const readOnly = await container([await acp([rule([other], R)])]);
     expect((await req({ path: readOnly, fr: other, query: 'fu=1' })).rsc).toBe(4103);
     const discover = await container([await acp([rule([other], DISC)])]);
-    // granted; discovery itself is not implemented yet
-    expect((await req({ path: discover, fr: other, query: 'fu=1' })).rsc).toBe(5001);
+    // granted: the container's one instance, which its ACP lets `other` discover too
+    const found = await req({ path: discover, fr: other, query: 'fu=1' });
+    expect(found.rsc).toBe(2000);
+    expect(found.body['m2m:uril']).toEqual([expect.stringMatching(new RegExp(`^${discover.slice(1)}/`))]);
     expect((await req({ path: discover, fr: other })).rsc).toBe(4103);
     const sgn = { 'm2m:sgn': { vrq: true } };
     expect((await req({ op: 'notify', path: readOnly, fr: other, body: sgn })).rsc).toBe(4103);

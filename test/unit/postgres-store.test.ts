@@ -146,6 +146,18 @@ describe.skipIf(!postgresAvailable() && !process.env.CI)('PostgresStore', () => 
       expect(await store.get('c1')).toMatchObject({ ri: 'c1', pi: 'cb', rn: 'c1', srn: 'cb/c1', creator: 'CAdmin' });
       expect((await store.children('cb')).map((r) => r.ri)).toEqual(['c1']);
       expect((await store.expired('20400101T000000', 10)).map((r) => r.ri)).toEqual(['c1']);
+      // version 2 filled the discovery columns of the old rows: depth (lvl) and the labels found by a query
+      expect((await sql.query(`SELECT depth FROM resources WHERE ri = 'c1'`)).rows).toEqual([{ depth: 1 }]);
+      const old = { k: 'lbl' as const, rel: 'self' as const, values: ['old'] };
+      const found = await store.discover({
+        root: { ri: 'cb', srn: 'cb' },
+        levels: 1,
+        filter: { conditions: [old], or: false },
+        nowTs: '20260101T000000',
+        offset: 0,
+        limit: 10,
+      });
+      expect(found.map((r) => r.ri)).toEqual(['c1']);
       expect(await store.transaction((tx) => tx.deleteSubtree(res('cb', 'cb', '', 5)))).toBe(2);
       expect((await sql.query('SELECT * FROM labels')).rowCount).toBe(0);
     });

@@ -116,6 +116,14 @@ describe('SqliteStore migrations', () => {
     expect(await store.get('cnt')).toMatchObject({ srn: 'cb/cnt', creator: 'Cae', attrs: { lbl: ['kept'] } });
     await store.transaction((tx) => tx.insert(res('cin', 'cb/cnt/cin', 'cnt', 4)));
     expect((await store.children('cnt')).map((r) => r.ri)).toEqual(['cin']);
+    const kept = { k: 'lbl' as const, rel: 'self' as const, values: ['kept'] };
+    const query = { root: { ri: 'cb', srn: 'cb' }, nowTs: '20260101T000000', offset: 0, limit: 10 };
+    expect((await store.discover({ ...query, filter: { conditions: [kept], or: false } })).map((r) => r.ri)).toEqual([
+      'cnt',
+    ]);
+    // depth 2 is the instance below the old row: the depth column of both is right
+    const both = await store.discover({ ...query, levels: 2, filter: { conditions: [], or: false } });
+    expect(both.map((r) => r.ri)).toEqual(['cnt', 'cin']);
     await store.close();
 
     const raw = new Database(file, { readonly: true });
@@ -124,6 +132,9 @@ describe('SqliteStore migrations', () => {
       .map((r) => r.name)
       .sort();
     expect(indexes).toContain('resources_by_parent'); // migration 2
+    expect(indexes).toContain('resources_by_type_srn'); // migration 3
+    // migration 3 filled the discovery columns of the old row
+    expect(raw.prepare(`SELECT depth, cnf FROM resources WHERE ri = 'cnt'`).get()).toEqual({ depth: 1, cnf: null });
     expect(raw.prepare('SELECT lbl FROM labels').all()).toEqual([{ lbl: 'kept' }]);
     raw.close();
   });

@@ -7,6 +7,7 @@ import type { ResultShaper } from '../result-content.js';
 import type { Originator } from '../../access/originator.js';
 import type { Registrant } from '../../resources/resource-type.js';
 import type { ResourceTree, Target } from '../tree.js';
+import type { Filter } from '../../discovery/criteria.js';
 
 export interface OperationDeps {
   tree: ResourceTree;
@@ -32,6 +33,8 @@ export interface ResolvedTarget extends Target {
   visible?: (r: StoredResource) => Promise<boolean>;
   /** the binding runs this request again for the same client request (RequestContext.repeated) */
   repeated?: boolean;
+  /** the request's filter criteria conditions, compiled (undefined: none) */
+  filter?: Filter;
 }
 
 /**

@@ -1,17 +1,26 @@
 /** RETRIEVE (TS-0004 7.3.3.6 partial retrieve, 7.3.3.12 resultContent; fc conditional retrieval). */
-import { CseError, RSC, badRequest, notFound } from '../../primitive/status.js';
+import { RSC, badRequest, notFound } from '../../primitive/status.js';
+import { findDescendants } from '../../discovery/discovery.js';
 import { effectiveResultContent } from '../result-content.js';
 import type { OperationHandler } from './deps.js';
+import { discover, discoveryResultContent } from './discover.js';
+
+/** resultContent values whose content includes child resources or references to them */
+export const WITH_CHILDREN = new Set([4, 5, 6, 8]);
 
 export const retrieve: OperationHandler = {
   check(_d, req) {
-    effectiveResultContent(req.op, req.rcn);
+    // a discovery has rcn values of its own (discover.ts)
+    if (req.fc?.fu === 1) discoveryResultContent(req);
+    else effectiveResultContent(req.op, req.rcn);
     if (!req.atrl) attributeList(req.pc);
   },
 
-  async execute({ tree, shaper }, req, { resource, address, ctx, visible, virtual, repeated }) {
+  async execute(deps, req, target) {
+    const { tree, shaper, config } = deps;
+    const { resource, address, ctx, visible, virtual, repeated, filter } = target;
     // access control has granted DISCOVERY by now (the dispatcher maps fu = 1 to it, TS-0003 7.1.3)
-    if (req.fc?.fu === 1) throw new CseError(RSC.NOT_IMPLEMENTED, 'discovery (filterUsage 1) is not supported yet');
+    if (req.fc?.fu === 1) return discover(deps, req, target);
     const rcn = effectiveResultContent(req.op, req.rcn);
     await tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
 
@@ -29,6 +38,24 @@ export const retrieve: OperationHandler = {
       // only a RETRIEVE that succeeds is an event, and only once per client request
       if (!virtual && !repeated) await tree.retrieved(ctx, resource);
       return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
+    }
+    if (filter && WITH_CHILDREN.has(rcn)) {
+      // the filter selects the listed descendants, not the target (TS-0001 10.2.6.2: RETRIEVE privilege on each)
+      const fc = req.fc!;
+      const found = await findDescendants({
+        reader: ctx.store,
+        root: resource,
+        filter,
+        levels: fc.lvl,
+        skip: (fc.ofst ?? 1) - 1,
+        limit: Math.min(fc.lim ?? config.maxResults, config.maxResults),
+        nowTs: ctx.nowTs,
+        visible,
+        scanBudget: 5 * config.maxResults,
+      });
+      const pc = shaper.listing(resource, rcn, found.resources, req.drt);
+      if (!virtual && !repeated) await tree.retrieved(ctx, resource);
+      return found.more ? { rsc: RSC.OK, pc, cnst: 1, cnot: found.next } : { rsc: RSC.OK, pc };
     }
     const { pc, partial } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible, nowTs: ctx.nowTs });
     if (!virtual && !repeated) await tree.retrieved(ctx, resource);

@@ -1,0 +1,68 @@
+/**
+ * Finding the descendants of a resource that match a filter, as the originator may see them: resource discovery
+ * (fu = 1, TS-0004 7.3.3.14, TS-0001 10.2.6.1: DISCOVER privilege) and the filtered child listings of a RETRIEVE
+ * with rcn 4, 5, 6, 8 (TS-0001 10.2.6.2: RETRIEVE privilege). The store runs the filter as one indexed query
+ * (sql.ts); what the originator may not see is skipped silently, and lim / ofst count what the result includes
+ * or skips (TS-0001 Table 8.1.2-2), never hidden resources. A result cut by lim, by the CSE's maximum or by the
+ * scan budget is partial, with the offset that continues it.
+ */
+import type { StoreReader, StoredResource } from '../storage/store.js';
+import type { Filter } from './criteria.js';
+
+export interface FindOptions {
+  reader: StoreReader;
+  root: StoredResource;
+  filter: Filter;
+  /** fc lvl */
+  levels?: number;
+  /** results to skip: fc ofst - 1 */
+  skip: number;
+  /** most results: fc lim, at most the CSE's maximum */
+  limit: number;
+  nowTs: string;
+  /** what the originator may see; undefined: everything (the admin) */
+  visible?: (r: StoredResource) => Promise<boolean>;
+  /** most stored matches read, after the skipped ones, when `visible` hides some */
+  scanBudget: number;
+}
+
+export interface Found {
+  resources: StoredResource[];
+  /** more matches follow: the result is partial */
+  more: boolean;
+  /** the fc ofst value that continues a partial result */
+  next: number;
+}
+
+/** pages in which matches are read when a privilege filter hides some */
+const MIN_PAGE = 64;
+const MAX_PAGE = 1000;
+
+export async function findDescendants(o: FindOptions): Promise<Found> {
+  const base = { root: o.root, levels: o.levels, filter: o.filter, nowTs: o.nowTs };
+  if (!o.visible) {
+    // one query: the store skips and limits; one more row tells whether the result is complete
+    const rows = await o.reader.discover({ ...base, offset: o.skip, limit: o.limit + 1 });
+    const resources = rows.slice(0, o.limit);
+    return { resources, more: rows.length > o.limit, next: o.skip + resources.length + 1 };
+  }
+  const resources: StoredResource[] = [];
+  const page = Math.min(Math.max(o.skip + o.limit + 1, MIN_PAGE), MAX_PAGE);
+  let skip = o.skip;
+  let budget = o.scanBudget;
+  let after: StoredResource | undefined;
+  for (;;) {
+    const rows = await o.reader.discover({ ...base, after, offset: 0, limit: page });
+    for (const r of rows) {
+      // past the budget the answer is cut, but never empty: each continuation makes progress
+      if (skip === 0 && budget-- <= 0 && resources.length > 0)
+        return { resources, more: true, next: o.skip + resources.length + 1 };
+      if (!(await o.visible(r))) continue;
+      if (skip > 0) skip--;
+      else if (resources.length >= o.limit) return { resources, more: true, next: o.skip + resources.length + 1 };
+      else resources.push(r);
+    }
+    if (rows.length < page) return { resources, more: false, next: o.skip + resources.length + 1 };
+    after = rows[rows.length - 1];
+  }
+}
