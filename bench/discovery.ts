@@ -467,6 +467,19 @@ async function seedStore(args: string[], plan: Plan): Promise<{ seconds: number;
   return { seconds, perSecond: Math.round(n / seconds) };
 }
 
+/** A CSE on the seeded data dir; with PostgreSQL (none) on a scratch one, removed when it stops. */
+async function startCse(args: string[], dataDir: string | undefined): Promise<Spawned> {
+  const scratch = dataDir ? undefined : mkdtempSync(join(tmpdir(), 'cse-discovery-pg-'));
+  const remove = () => scratch && rmSync(scratch, { recursive: true, force: true });
+  try {
+    const cse = await spawnCse(args, { dataDir: dataDir ?? scratch, startTimeoutMs: 120_000 });
+    return { ...cse, stop: () => cse.stop().finally(remove) };
+  } catch (e) {
+    remove();
+    throw e;
+  }
+}
+
 /**
  * Stops a CSE that must have written everything: one request first, because "CSE started" is logged before the
  * SQLite group commit of the CSEBase has run and before main.ts installs its SIGTERM handler (a SIGTERM at once
@@ -482,7 +495,7 @@ async function stopGracefully(cse: Spawned) {
 /** The first start: the CSE creates its CSEBase; its ct places the tree (which lies before it). */
 async function firstStart(args: string[], dataDir: string | undefined, resourcesTotal: number, window: number) {
   const t0 = performance.now();
-  const cse = await spawnCse(args, { dataDir });
+  const cse = await startCse(args, dataDir);
   await stopGracefully(cse);
   const store = await openCseStore(args);
   let cb: StoredResource | undefined;
@@ -842,7 +855,7 @@ async function checkServed(port: number, plan: Plan) {
 async function run(prepared: Prepared, queries: Query[]): Promise<Row[]> {
   const { plan } = prepared;
   const expected = expectations(plan, queries);
-  const cse: Spawned = await spawnCse(prepared.args, { dataDir: prepared.dataDir, startTimeoutMs: 120_000 });
+  const cse = await startCse(prepared.args, prepared.dataDir);
   const rows: Row[] = [];
   try {
     await checkServed(cse.port, plan);
