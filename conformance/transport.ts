@@ -12,7 +12,8 @@
  * request becomes a RequestPrimitive that the client maps to CoAP (6.2): the operation to the method (6.2.1,
  * CREATE a POST with oneM2M-TY), `to` to Uri-Path with a first segment `~` (SP-relative) or `_` (absolute)
  * (6.2.2.3), the parameters to oneM2M options (6.2.2.4) and Uri-Query options; the answer's oneM2M-RSC, -RQI,
- * -RVI, -CTS options, Location-Path and payload come back as the protocol-neutral response, its code as `status`.
+ * -RVI, -CTS, -CTO options, Location-Path and payload come back as the protocol-neutral response, its code as
+ * `status`.
  */
 import { CoapClient, type CoapRequest, type CoapResponse } from '../src/bindings/coap/client.js';
 import { codeText, decodeString, decodeUint, getOption, Opt, type CoapOption } from '../src/bindings/coap/message.js';
@@ -61,8 +62,13 @@ export interface ConformanceResponse {
   pc?: unknown;
   /** the address of a created resource (HTTP Content-Location, CoAP Location-Path), as a To (`cse-in/ae/cnt`) */
   location?: string;
-  /** Content Status (1 partial, 2 full) */
+  /** Content Status (1 partial, 2 full; TS-0004 6.3.4.2.44): HTTP X-M2M-CTS (TS-0009 6.4.20), CoAP oneM2M-CTS */
   cnst?: number;
+  /**
+   * Content Offset of a partial response: the offset (filter criteria ofst) at which a further request continues
+   * it (TS-0001 8.1.2); HTTP X-M2M-CTO (TS-0009 6.4.21), CoAP oneM2M-CTO (TS-0008 6.2.2.4.13)
+   */
+  cnot?: number;
   /** the binding's own status: an HTTP status code, a CoAP code */
   status: number | string;
   /** binding headers / options by lower-case name, for binding-specific checks */
@@ -255,6 +261,7 @@ class HttpTransport implements Transport {
     if (headers['x-m2m-ri'] !== undefined) out.rqi = headers['x-m2m-ri'];
     if (headers['x-m2m-rvi'] !== undefined) out.rvi = headers['x-m2m-rvi'];
     if (headers['x-m2m-cts'] !== undefined) out.cnst = Number(headers['x-m2m-cts']);
+    if (headers['x-m2m-cto'] !== undefined) out.cnot = Number(headers['x-m2m-cto']);
     if (headers['content-location'] !== undefined) out.location = toOfHttpPath(headers['content-location']);
     return out;
   }
@@ -380,6 +387,7 @@ class CoapTransport implements Transport {
     if (headers['onem2m-rqi'] !== undefined) out.rqi = headers['onem2m-rqi'];
     if (headers['onem2m-rvi'] !== undefined) out.rvi = headers['onem2m-rvi'];
     if (rsp.cnst !== undefined) out.cnst = rsp.cnst;
+    if (rsp.cnot !== undefined) out.cnot = rsp.cnot;
     if (rsp.location !== undefined) out.location = rsp.location;
     // the content the client could not decode (an unknown Content-Format, a parse error) as text
     if (rsp.pc !== undefined) out.pc = rsp.pc;

@@ -49,7 +49,13 @@ export class Cse {
     const events = new EventBus(log.child({ component: 'events' }));
     const tree = new ResourceTree(store, schema, config, types, events);
     const dispatcher = new Dispatcher(
-      { tree, shaper: new ResultShaper(schema, store, config.maxResults), config },
+      {
+        tree,
+        shaper: new ResultShaper(schema, store, config.maxResults, (ty) =>
+          (schema.spec(ty)?.childTypes ?? []).some((c) => types.has(c)),
+        ),
+        config,
+      },
       log,
     );
     const cse = new Cse(config, store, tree, dispatcher, log);

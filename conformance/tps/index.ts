@@ -3,6 +3,7 @@ import type { TestPurpose } from '../tp.js';
 import { containerRetrieveTps } from './dmr-container-retrieve.js';
 import { containerTps } from './dmr-container.js';
 import { contentInstanceTps } from './dmr-content-instance.js';
+import { discoveryTps } from './discovery.js';
 import { genericTps } from './generic.js';
 import { registrationTps } from './registration.js';
 import { securityTps } from './security.js';
@@ -13,6 +14,7 @@ export const AREAS: { name: string; tps: TestPurpose[] }[] = [
   { name: 'dmr-content-instance', tps: contentInstanceTps },
   { name: 'generic', tps: genericTps },
   { name: 'security', tps: securityTps },
+  { name: 'discovery', tps: discoveryTps },
 ];
 
 export const ALL_TPS: TestPurpose[] = AREAS.flatMap((a) => a.tps);

@@ -30,10 +30,11 @@ const U = 4;
 const D = 8;
 const ALL = 63;
 
-const rule = (acor: string[], acop: number, extra: Attrs = {}): Attrs => ({ acor, acop, ...extra });
+/** an access control rule (TS-0004 6.3.5.27): originators `acor`, operations `acop` */
+export const rule = (acor: string[], acop: number, extra: Attrs = {}): Attrs => ({ acor, acop, ...extra });
 
 /** Creates an <accessControlPolicy> below `parent` as `fr` (2001 required). */
-async function createAcp(t: TpContext, parent: string, fr: string, pv: Attrs[], pvs: Attrs[]): Promise<Created> {
+export async function createAcp(t: TpContext, parent: string, fr: string, pv: Attrs[], pvs: Attrs[]): Promise<Created> {
   const rn = t.uniq('acp-');
   const r = await t.create(parent, fr, ACP, { 'm2m:acp': { rn, pv: { acr: pv }, pvs: { acr: pvs } } });
   try {
@@ -46,7 +47,7 @@ async function createAcp(t: TpContext, parent: string, fr: string, pv: Attrs[], 
 }
 
 /** Sets the acpi of a resource (the resource's type root, e.g. `m2m:ae`) as `fr` (2004 required). */
-async function linkAcps(t: TpContext, path: string, root: string, fr: string, acps: Created[]) {
+export async function linkAcps(t: TpContext, path: string, root: string, fr: string, acps: Created[]) {
   const r = await t.update(path, fr, { [root]: { acpi: acps.map((a) => a.ri) } });
   try {
     expectRsc(r, 2004);

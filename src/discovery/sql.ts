@@ -21,6 +21,8 @@ export interface DiscoveryQuery {
   root: { ri: string; srn: string };
   /** at most this many levels below the root (1 = its children); undefined: the whole subtree */
   levels?: number;
+  /** instead of the root's subtree: the children of these resources, in creation order (child listings) */
+  parents?: readonly string[];
   filter: Filter;
   /** the request time: resources whose et has passed are left out */
   nowTs: string;
@@ -175,7 +177,7 @@ function condition(b: Builder, c: Condition, nowTs: string): string {
  * creation window alone (ct), resource types alone (ty, srn): the type's part of the subtree, in order.
  */
 function sqliteIndex(q: DiscoveryQuery): string {
-  if (q.levels === 1 || q.filter.or) return '';
+  if (q.levels === 1 || q.parents || q.filter.or) return '';
   const self = q.filter.conditions.filter((c) => relationOf(c) === 'self');
   const labels = self.some(
     (c) => c.k === 'lbl' || (c.k === 'lbq' && c.exprs.every((e) => e.op === 'has' || e.op === 'in')),
@@ -194,7 +196,10 @@ export function discoverySql(q: DiscoveryQuery, dialect: Dialect): { text: strin
   const b = new Builder(dialect);
   const where: string[] = [];
   let order: string;
-  if (q.levels === 1) {
+  if (q.parents) {
+    where.push(`r.pi IN (${list(b, q.parents)})`);
+    order = 'r.seq';
+  } else if (q.levels === 1) {
     where.push(`r.pi = ${b.p(q.root.ri)}`);
     if (q.after) where.push(`r.seq > (SELECT a.seq FROM resources a WHERE a.ri = ${b.p(q.after.ri)})`);
     order = 'r.seq';

@@ -5,6 +5,7 @@
 import { Operation, ResultContent as RCN, type FilterCriteria } from '../primitive/primitive.js';
 import { badRequest } from '../primitive/status.js';
 import type { SchemaRegistry } from '../schema/registry.js';
+import type { Filter } from '../discovery/criteria.js';
 import type { StoreReader, StoredResource } from '../storage/store.js';
 
 const ALLOWED: Record<number, { values: number[]; default: number }> = {
@@ -53,6 +54,8 @@ export class ResultShaper {
     private readonly schema: SchemaRegistry,
     private readonly store: StoreReader,
     private readonly maxResults = 10_000,
+    /** false for a type no instance of which can have a child this CSE implements (contentInstance) */
+    private readonly canHaveChildren: (ty: number) => boolean = () => true,
   ) {}
 
   root(r: StoredResource): string {
@@ -109,7 +112,7 @@ export class ResultShaper {
   }
 
   /** pc and content status for rcn values that carry resources or references (1, 4, 5, 6, 8). */
-  async shape(r: StoredResource, rcn: number, opts: ShapeOptions = {}): Promise<{ pc?: unknown; partial: boolean }> {
+  async shape(r: StoredResource, rcn: number, opts: ShapeOptions = {}): Promise<Shaped> {
     switch (rcn) {
       case RCN.Nothing:
         return { partial: false };
@@ -121,22 +124,17 @@ export class ResultShaper {
         return { pc: { 'm2m:rce': { [this.root(r)]: { ...r.attrs }, uri: r.srn } }, partial: false };
       case RCN.AttributesAndChildResources:
       case RCN.ChildResources: {
-        const budget: Budget = {
-          left: Math.min(opts.fc?.lim ?? this.maxResults, this.maxResults),
-          partial: false,
-          scan: 5 * this.maxResults,
-        };
-        const nested = await this.nest(r, opts, 1, budget);
+        const { nested, partial, next } = await this.nest(r, opts);
         const own = rcn === RCN.ChildResources ? {} : { ...r.attrs };
-        return { pc: { [this.root(r)]: Object.assign(own, nested) }, partial: budget.partial };
+        return { pc: { [this.root(r)]: Object.assign(own, nested) }, partial, next };
       }
       case RCN.AttributesAndChildResourceReferences: {
-        const { refs, partial } = await this.references(r, opts);
-        return { pc: { [this.root(r)]: refs.length ? { ...r.attrs, ch: refs } : { ...r.attrs } }, partial };
+        const { refs, partial, next } = await this.references(r, opts);
+        return { pc: { [this.root(r)]: refs.length ? { ...r.attrs, ch: refs } : { ...r.attrs } }, partial, next };
       }
       case RCN.ChildResourceReferences: {
-        const { refs, partial } = await this.references(r, opts);
-        return { pc: { 'm2m:rrl': { rrf: refs } }, partial };
+        const { refs, partial, next } = await this.references(r, opts);
+        return { pc: { 'm2m:rrl': { rrf: refs } }, partial, next };
       }
       default:
         throw badRequest(`resultContent ${rcn} is not supported here`);
@@ -199,31 +197,122 @@ export class ResultShaper {
     const budget: Budget = { left: limit, partial: false, scan: 5 * this.maxResults };
     const { children, more } = await this.visibleChildren(r.ri, this.listed(opts), offset, limit, budget);
     const refs = children.map((c) => ({ nm: c.rn, typ: c.ty, val: this.id(c, opts.drt) }));
-    return { refs, partial: more };
+    return { refs, partial: more, next: offset + children.length + 1 };
   }
 
-  /** Child resources grouped by type, `"m2m:cin": [...]`, down to fc lvl levels (TS-0004 7.3.3.12, rcn 4 / 8). */
+  /**
+   * Child resources nested by type, `"m2m:cin": [...]`, down to fc lvl levels (TS-0001 8.1.2, rcn 4 / 8), each
+   * parent's children in creation order. The direct children are one page of the store (ofst, lim); the levels
+   * below are one query per level for all the parents of that level (not one per parent). lim counts every
+   * resource included: direct children go in whole, with all their descendants, while they fit; the first that
+   * does not ends the response (partial, and cnot is its ofst), except when it is the first of the response,
+   * which then goes in cut (level by level), so that a continuation always makes progress.
+   */
   private async nest(
     r: StoredResource,
     opts: ShapeOptions,
-    level: number,
-    budget: Budget,
-  ): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown[]> = {};
-    if (opts.fc?.lvl !== undefined && level > opts.fc.lvl) return out;
-    const offset = level === 1 ? Math.max(0, (opts.fc?.ofst ?? 1) - 1) : 0;
-    const { children, more } = await this.visibleChildren(r.ri, this.listed(opts), offset, budget.left, budget);
-    for (const c of children) {
-      // the subtrees of earlier children may have used up what is left
-      if (budget.left <= 0) {
-        budget.partial = true;
-        return out;
+  ): Promise<{ nested: Record<string, unknown>; partial: boolean; next: number }> {
+    const limit = Math.min(opts.fc?.lim ?? this.maxResults, this.maxResults);
+    const offset = Math.max(0, (opts.fc?.ofst ?? 1) - 1);
+    const levels = opts.fc?.lvl;
+    const listed = this.listed(opts);
+    const budget: Budget = { left: limit, partial: false, scan: 5 * this.maxResults };
+    const { children: direct, more } = await this.visibleChildren(r.ri, listed, offset, limit, budget);
+    // the levels below, read breadth first: at most `scan` stored resources in all
+    const kids = new Map<string, StoredResource[]>();
+    /** the level (1 = direct children) from which on the read was cut: subtrees reaching it may be incomplete */
+    let cutAt = Infinity;
+    // a type that can have no child (contentInstance) is never asked for children
+    const parentsOf = (level: StoredResource[]) => level.filter((p) => this.canHaveChildren(p.ty));
+    let frontier = parentsOf(direct);
+    let scan = budget.scan;
+    for (let level = 2; frontier.length && (levels === undefined || level <= levels); level++) {
+      const below: StoredResource[] = [];
+      for (let i = 0; i < frontier.length && cutAt === Infinity; i += PARENTS_PER_QUERY) {
+        const parents = frontier.slice(i, i + PARENTS_PER_QUERY).map((p) => p.ri);
+        const rows = await this.store.discover({
+          root: r,
+          parents,
+          filter: NO_CONDITIONS,
+          nowTs: opts.nowTs ?? '',
+          offset: 0,
+          limit: scan + 1,
+        });
+        if (rows.length > scan) {
+          rows.length = scan;
+          cutAt = level;
+        }
+        scan -= rows.length;
+        for (const c of rows) {
+          if (listed && !(await listed(c))) continue;
+          let siblings = kids.get(c.pi);
+          if (!siblings) kids.set(c.pi, (siblings = []));
+          siblings.push(c);
+          below.push(c);
+        }
       }
-      budget.left--;
-      const key = this.root(c);
-      (out[key] ??= []).push({ ...c.attrs, ...(await this.nest(c, opts, level + 1, budget)) });
+      if (cutAt !== Infinity) break;
+      frontier = parentsOf(below);
     }
-    if (more) budget.partial = true;
-    return out;
+    const size = (c: StoredResource): number => 1 + (kids.get(c.ri) ?? []).reduce((n, k) => n + size(k), 0);
+    const reach = (c: StoredResource, level: number): number =>
+      Math.max(level, ...(kids.get(c.ri) ?? []).map((k) => reach(k, level + 1)));
+    const out: Record<string, unknown[]> = {};
+    let left = limit;
+    let included = 0;
+    for (const c of direct) {
+      const complete = reach(c, 1) < cutAt - 1;
+      const n = size(c);
+      if (complete && n <= left) {
+        this.push(out, c, this.subtree(c, kids));
+        left -= n;
+        included++;
+        continue;
+      }
+      // the first direct child, too large for the response on its own: cut, breadth first
+      if (included === 0 && left > 0) {
+        this.push(out, c, this.subtree(c, kids, { left: left - 1 }));
+        included = 1;
+      }
+      return { nested: out, partial: true, next: offset + included + 1 };
+    }
+    return { nested: out, partial: more, next: offset + included + 1 };
   }
+
+  private push(into: Record<string, unknown[]>, c: StoredResource, node: Record<string, unknown>) {
+    (into[this.root(c)] ??= []).push(node);
+  }
+
+  /** c's attributes with its children nested; with `cap`, at most cap.left descendants, breadth first */
+  private subtree(
+    c: StoredResource,
+    kids: ReadonlyMap<string, StoredResource[]>,
+    cap?: { left: number },
+  ): Record<string, unknown> {
+    const top: Record<string, unknown> = { ...c.attrs };
+    let level: [StoredResource, Record<string, unknown>][] = [[c, top]];
+    while (level.length) {
+      const next: [StoredResource, Record<string, unknown>][] = [];
+      for (const [p, node] of level)
+        for (const k of kids.get(p.ri) ?? []) {
+          if (cap && cap.left-- <= 0) return top;
+          const child = { ...k.attrs };
+          ((node[this.root(k)] ??= []) as unknown[]).push(child);
+          next.push([k, child]);
+        }
+      level = next;
+    }
+    return top;
+  }
+}
+
+/** parents whose children one query reads (bound parameters stay far below both databases' limits) */
+const PARENTS_PER_QUERY = 500;
+const NO_CONDITIONS: Filter = { conditions: [], or: false };
+
+export interface Shaped {
+  pc?: unknown;
+  partial: boolean;
+  /** with partial: the fc ofst that continues the listing (Content Offset, TS-0001 8.1.2) */
+  next?: number;
 }

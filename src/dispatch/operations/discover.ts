@@ -6,7 +6,10 @@
  *
  *   rcn absent or 11 (discovery result references, R4+)   {"m2m:uril": [...]}
  *   rcn 6 (child resource references)                     {"m2m:rrl": {"rrf": [{nm, typ, val}]}}
- *   rcn 8 (child resources)                               the matches' representations, nested
+ *
+ * and no other (TS-0001 Table 8.1.2-1, column "Retrieve (filterUsage = discovery)": only child-resource-references;
+ * R4 adds 11): representations of the matches come from a RETRIEVE with rcn 4 or 8 and the same filter criteria
+ * without fu = 1 (TS-0001 10.2.6.2).
  *
  * No match is 2000 with an empty list. A result cut by lim or by the CSE's maximum (--max-results) carries
  * Content Status 1 (partial) and Content Offset, the ofst that continues it (TS-0001 8.1.2).
@@ -26,8 +29,10 @@ export function discoveryResultContent(req: RequestPrimitive): number {
   const rcn = req.rcn ?? RCN.DiscoveryResultReferences;
   if (rcn === RCN.DiscoveryResultReferences && req.rvi !== undefined && BEFORE_R4.has(req.rvi) && req.rcn !== undefined)
     throw badRequest(`resultContent 11 (discovery result references) is defined from release 4 on, not in ${req.rvi}`);
-  if (rcn !== RCN.DiscoveryResultReferences && rcn !== RCN.ChildResourceReferences && rcn !== RCN.ChildResources)
-    throw badRequest(`resultContent ${rcn} is not valid for a discovery: 6, 8 or 11 (discovery result references)`);
+  if (rcn !== RCN.DiscoveryResultReferences && rcn !== RCN.ChildResourceReferences)
+    throw badRequest(
+      `resultContent ${rcn} is not valid for a discovery: 6 (child resource references) or 11 (discovery result references); rcn 4 or 8 without fu=1 lists representations`,
+    );
   return rcn;
 }
 

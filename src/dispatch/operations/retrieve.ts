@@ -57,9 +57,14 @@ export const retrieve: OperationHandler = {
       if (!virtual && !repeated) await tree.retrieved(ctx, resource);
       return found.more ? { rsc: RSC.OK, pc, cnst: 1, cnot: found.next } : { rsc: RSC.OK, pc };
     }
-    const { pc, partial } = await shaper.shape(resource, rcn, { drt: req.drt, fc: req.fc, visible, nowTs: ctx.nowTs });
+    const { pc, partial, next } = await shaper.shape(resource, rcn, {
+      drt: req.drt,
+      fc: req.fc,
+      visible,
+      nowTs: ctx.nowTs,
+    });
     if (!virtual && !repeated) await tree.retrieved(ctx, resource);
-    return partial ? { rsc: RSC.OK, pc, cnst: 1 } : { rsc: RSC.OK, pc };
+    return partial ? { rsc: RSC.OK, pc, cnst: 1, cnot: next } : { rsc: RSC.OK, pc };
   },
 };
 
