@@ -24,15 +24,17 @@ export interface SpawnOptions {
   dist?: string;
   /** how long to wait for "CSE started" before the start counts as failed (default 30 s) */
   startTimeoutMs?: number;
+  /** the data directory to run on (e.g. a seeded one kept across starts); default: a fresh temporary one */
+  dataDir?: string;
 }
 
 /**
- * Starts `node <dist>/main.js` on free ports (HTTP; CoAP too with `coap`) with a fresh data directory and any extra
- * `args`; resolves once it logged its start. Rejects, with the end of what the CSE wrote to stderr, when it exits
- * first (an unknown flag, say) or does not start in time.
+ * Starts `node <dist>/main.js` on free ports (HTTP; CoAP too with `coap`) with a fresh data directory (or
+ * `opts.dataDir`) and any extra `args`; resolves once it logged its start. Rejects, with the end of what the CSE
+ * wrote to stderr, when it exits first (an unknown flag, say) or does not start in time.
  */
 export async function spawnCse(args: string[] = [], opts: SpawnOptions = {}): Promise<Spawned> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cse-bench-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'cse-bench-'));
   const coap = opts.coap ? ['--coap-port', '0', '--coap-host', '127.0.0.1'] : ['--no-coap'];
   const main = join(opts.dist ?? join(ROOT, 'dist'), 'main.js');
   const child = spawn(
