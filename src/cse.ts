@@ -156,6 +156,8 @@ export class Cse {
           if (current) await tx.update({ ...cb, attrs: { ...cb.attrs, ct: current.attrs.ct } }, current);
           else await tx.insert(cb);
         });
+        // durable before the CSE says it has started (SQLite group commit commits on the next turn)
+        await this.store.committed();
         return;
       } catch (e) {
         if (!(e instanceof DuplicateResourceError) || attempt >= 3) throw e;

@@ -20,9 +20,15 @@ async function main() {
     return;
   }
   const log = pino({ level: parsed.config.logLevel });
-  const cse = await Cse.start(parsed.config, log);
+  // the handlers come first: a signal during start-up stops the CSE as soon as it has started, gracefully
+  let cse: Cse | undefined = undefined;
   let stopping = false;
+  let pending: string | undefined;
   const stop = (signal: string) => {
+    if (!cse) {
+      pending ??= signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
@@ -36,6 +42,8 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  cse = await Cse.start(parsed.config, log);
+  if (pending) stop(pending);
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,8 @@ export interface FindOptions {
   filter: Filter;
   /** fc lvl */
   levels?: number;
+  /** structured names left out with their subtrees */
+  exclude?: readonly string[];
   /** results to skip: fc ofst - 1 */
   skip: number;
   /** most results: fc lim, at most the CSE's maximum */
@@ -39,7 +41,7 @@ const MIN_PAGE = 64;
 const MAX_PAGE = 1000;
 
 export async function findDescendants(o: FindOptions): Promise<Found> {
-  const base = { root: o.root, levels: o.levels, filter: o.filter, nowTs: o.nowTs };
+  const base = { root: o.root, levels: o.levels, filter: o.filter, nowTs: o.nowTs, exclude: o.exclude };
   if (!o.visible) {
     // one query: the store skips and limits; one more row tells whether the result is complete
     const rows = await o.reader.discover({ ...base, offset: o.skip, limit: o.limit + 1 });

@@ -26,6 +26,8 @@ export interface DiscoveryQuery {
   filter: Filter;
   /** the request time: resources whose et has passed are left out */
   nowTs: string;
+  /** structured names whose resources and subtrees are left out (INACTIVE AEs, TS-0004 7.3.3.14) */
+  exclude?: readonly string[];
   /** continue after this match (keyset paging: the previous page's last row) */
   after?: { ri: string; srn: string };
   offset: number;
@@ -204,11 +206,15 @@ export function discoverySql(q: DiscoveryQuery, dialect: Dialect): { text: strin
     if (q.after) where.push(`r.seq > (SELECT a.seq FROM resources a WHERE a.ri = ${b.p(q.after.ri)})`);
     order = 'r.seq';
   } else {
-    where.push(`r.srn > ${b.p(`${q.root.srn}/`)}`, `r.srn < ${b.p(`${q.root.srn}0`)}`);
-    if (q.after) where.push(`r.srn > ${b.p(q.after.srn)}`);
+    // keyset paging: the page starts after the previous one's last row, which lies inside the subtree, so that
+    // bound replaces the subtree's lower one (an index range starts at one lower bound: with both, SQLite would
+    // read from the subtree's start again for every page)
+    where.push(`r.srn > ${b.p(q.after ? q.after.srn : `${q.root.srn}/`)}`, `r.srn < ${b.p(`${q.root.srn}0`)}`);
     if (q.levels !== undefined) where.push(`r.depth <= ${b.p(depthOf(q.root.srn) + q.levels)}`);
     order = 'r.srn';
   }
+  for (const x of q.exclude ?? [])
+    where.push(`NOT (r.srn = ${b.p(x)} OR (r.srn > ${b.p(`${x}/`)} AND r.srn < ${b.p(`${x}0`)}))`);
   where.push(alive(b, 'r', q.nowTs));
   const conds = q.filter.conditions.map((c) => condition(b, c, q.nowTs));
   if (conds.length) where.push(`(${conds.join(q.filter.or ? ' OR ' : ' AND ')})`);

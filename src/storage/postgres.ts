@@ -340,6 +340,11 @@ export class PostgresStore extends Reads implements ResourceStore {
     });
     // an idle connection that breaks (server restart) must not crash the process; the pool replaces it
     pool.on('error', (err) => opts.log?.warn({ err }, 'an idle PostgreSQL connection failed'));
+    // nor one checked out for a transaction (the pool listens only to idle ones): its statement fails, the
+    // request is answered 5000, and the connection is discarded when released
+    pool.on('connect', (client) =>
+      client.on('error', (err) => opts.log?.warn({ err }, 'a PostgreSQL connection in use failed')),
+    );
     try {
       const client = await pool.connect();
       try {

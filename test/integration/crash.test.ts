@@ -66,6 +66,30 @@ describe('durability', () => {
 });
 
 describe('start-up and graceful shutdown', () => {
+  it('SIGTERM the moment the start is logged: a graceful stop, and the first start left its CSEBase durable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cse-start-'));
+    const db = await testDatabase();
+    const args = ['--data-dir', dir, ...(db ? ['--db', db.url, '--db-pool-size', '2'] : [])];
+    try {
+      const first = await startCseProcess(args);
+      // sent as soon as the start line is read: the signal handlers and the CSEBase's commit come before it
+      expect(await first.stop()).toBe(0);
+      await new Promise((r) => setTimeout(r, 1100)); // a creation time of the next start is in a later second
+      const restartedAt = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+      const second = await startCseProcess(args);
+      try {
+        const cb = (await client(second.url)({ path: '/cse-in', fr: 'CAdmin' })).body['m2m:cb'];
+        // the first start's CSEBase: the second one found it and kept its creation time
+        expect(cb.ct < restartedAt).toBe(true);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await db?.drop();
+    }
+  });
+
   it('logs CSE-ID and bindings; on SIGTERM finishes the requests in flight, keeps every acknowledged write, exits 0', async () => {
     const first = await startProcess();
     expect(first.startLine).toMatchObject({ msg: 'CSE started', cseId: '/id-in', cseRn: 'cse-in' });

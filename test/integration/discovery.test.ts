@@ -458,3 +458,73 @@ describe('expired resources never appear', () => {
     expect((await http.request({ path: ROOT, fr: OWNER, query: 'fu=1&lbl=brief' })).body['m2m:uril']).toEqual([]);
   });
 });
+
+describe('INACTIVE AEs (TS-0004 7.3.3.14)', () => {
+  it('an AE with registrationStatus INACTIVE and everything below it are not considered', async () => {
+    for (const [fr, rn, regs] of [
+      ['Cregsoff', 'regsoff', 2],
+      ['Cregson', 'regson', 1],
+    ] as const) {
+      const ae = { 'm2m:ae': { rn, api: 'Nregs', rr: false, srv: ['3'], regs, lbl: ['regs-test'] } };
+      expect((await http.request({ path: '/cse-in', fr, ty: 2, body: ae })).rsc).toBe(2001);
+      const cnt = { 'm2m:cnt': { rn: 'c', lbl: ['regs-test'] } };
+      expect((await http.request({ path: `/cse-in/${rn}`, fr, ty: 3, body: cnt })).rsc).toBe(2001);
+    }
+    const found = await http.request({ path: '/cse-in', fr: 'CAdmin', query: 'fu=1&lbl=regs-test' });
+    expect(found.body).toEqual({ 'm2m:uril': ['cse-in/regson', 'cse-in/regson/c'] });
+    // below the INACTIVE AE itself the search runs: it is the target, not a descendant
+    const inside = await http.request({ path: '/cse-in/regsoff', fr: 'Cregsoff', query: 'fu=1' });
+    expect(inside.body).toEqual({ 'm2m:uril': ['cse-in/regsoff/c'] });
+    // ACTIVE again: considered again
+    const on = { 'm2m:ae': { regs: 1 } };
+    expect((await http.request({ op: 'update', path: '/cse-in/regsoff', fr: 'Cregsoff', body: on })).rsc).toBe(2004);
+    const again = await http.request({ path: '/cse-in', fr: 'CAdmin', query: 'fu=1&lbl=regs-test' });
+    expect(again.body['m2m:uril']).toHaveLength(4);
+  });
+});
+
+describe('paging over many hidden matches', () => {
+  const OTHER = 'Cpagedisc';
+  const BASE = '/cse-in/pagedisc';
+  beforeAll(async () => {
+    const ae = { 'm2m:ae': { rn: 'pagedisc', api: 'Npage', rr: false, srv: ['3'] } };
+    expect((await http.request({ path: '/cse-in', fr: OTHER, ty: 2, body: ae })).rsc).toBe(2001);
+    // the AE itself: discoverable by the admin's helper originator CAdmin only; its containers: 150 hidden from
+    // Cpeekpage (no acpi: the creator only), then two it may discover
+    const acp = {
+      'm2m:acp': {
+        rn: 'open',
+        pv: {
+          acr: [
+            { acor: [OTHER], acop: 63 },
+            { acor: ['Cpeekpage'], acop: 32 },
+          ],
+        },
+        pvs: { acr: [{ acor: [OTHER], acop: 63 }] },
+      },
+    };
+    const made = await http.request({ path: BASE, fr: OTHER, ty: 1, body: acp });
+    expect(made.rsc).toBe(2001);
+    const acpi = [made.body['m2m:acp'].ri as string];
+    expect((await http.request({ op: 'update', path: BASE, fr: OTHER, body: { 'm2m:ae': { acpi } } })).rsc).toBe(2004);
+    const peek = { 'm2m:ae': { rn: 'peekpage', api: 'Npeek', rr: false, srv: ['3'] } };
+    expect((await http.request({ path: '/cse-in', fr: 'Cpeekpage', ty: 2, body: peek })).rsc).toBe(2001);
+    for (let i = 0; i < 150; i++) {
+      const body = { 'm2m:cnt': { rn: `h${String(i).padStart(3, '0')}` } };
+      expect((await http.request({ path: BASE, fr: OTHER, ty: 3, body })).rsc).toBe(2001);
+    }
+    for (const rn of ['v1', 'v2'])
+      expect((await http.request({ path: BASE, fr: OTHER, ty: 3, body: { 'm2m:cnt': { rn, acpi } } })).rsc).toBe(2001);
+  });
+
+  it('lim / ofst count only the discoverable matches, across pages of the store', async () => {
+    const get = (query: string) => http.request({ path: BASE, fr: 'Cpeekpage', query: `fu=1&ty=3&${query}` });
+    const first = await get('lim=1');
+    expect(first.body).toEqual({ 'm2m:uril': ['cse-in/pagedisc/v1'] });
+    expect([first.cnst, first.cnot]).toEqual([1, 2]);
+    const second = await get('lim=1&ofst=2');
+    expect(second.body).toEqual({ 'm2m:uril': ['cse-in/pagedisc/v2'] });
+    expect(second.cnst).toBeUndefined();
+    expect((await get('')).body).toEqual({ 'm2m:uril': ['cse-in/pagedisc/v1', 'cse-in/pagedisc/v2'] });
+  });
+});

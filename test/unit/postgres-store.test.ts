@@ -68,6 +68,25 @@ describe.skipIf(!postgresAvailable() && !process.env.CI)('PostgresStore', () => 
     await db.drop();
   });
 
+  it('a connection ended by the server inside a transaction fails that transaction, not the process', async () => {
+    const store = await open({ poolSize: 2 });
+    await seed(store);
+    const failed = store.transaction(async (tx) => {
+      await tx.lock('a', 'update');
+      // the server ends this session (pg_terminate_backend, a restart, a failover) while the transaction is open
+      await sql.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      return tx.get('a');
+    });
+    await expect(failed).rejects.toThrow();
+    // the process is alive (an unhandled 'error' event would have ended it) and the store serves the next request
+    expect((await store.get('a'))?.ri).toBe('a');
+    expect(await store.transaction((tx) => tx.lock('a', 'update').then((r) => r?.ri))).toBe('a');
+  });
+
   async function seed(store: PostgresStore) {
     await store.transaction(async (tx) => {
       await tx.insert(res('cb', 'cb', '', 5));

@@ -14,11 +14,12 @@
  * No match is 2000 with an empty list. A result cut by lim or by the CSE's maximum (--max-results) carries
  * Content Status 1 (partial) and Content Offset, the ofst that continues it (TS-0001 8.1.2).
  */
-import { compileFilter } from '../../discovery/criteria.js';
+import { compileFilter, type Condition } from '../../discovery/criteria.js';
 import { findDescendants } from '../../discovery/discovery.js';
 import { ResultContent as RCN, type RequestPrimitive } from '../../primitive/primitive.js';
-import { RSC, badRequest } from '../../primitive/status.js';
-import type { StoredResource } from '../../storage/store.js';
+import { CseError, RSC, badRequest } from '../../primitive/status.js';
+import { Ty } from '../../resources/type-numbers.js';
+import type { StoreReader, StoredResource } from '../../storage/store.js';
 import type { OperationDeps, OperationResult, ResolvedTarget } from './deps.js';
 
 /** Releases before 4 know no rcn 11 (TS-0004 V3 Table 6.3.4.2.7-1 ends at 10). */
@@ -49,6 +50,34 @@ function applyRelativePath(srn: string, arp: string): string | undefined {
   return segments.join('/');
 }
 
+/** most INACTIVE AEs one discovery leaves out (each is a range condition of the query) */
+const MAX_INACTIVE = 5_000;
+
+/**
+ * The <AE> descendants with registrationStatus INACTIVE (2, TS-0004 6.3.4.2.57): a discovery considers neither
+ * them nor anything below them (TS-0004 7.3.3.14, TS-0001 10.2.6.1). One query on the (type, structured name)
+ * index; usually it finds none.
+ */
+async function inactiveAes(reader: StoreReader, root: StoredResource, nowTs: string): Promise<string[]> {
+  const conditions: Condition[] = [
+    { k: 'ty', rel: 'self', values: [Ty.AE] },
+    { k: 'atr', rel: 'self', tests: [{ nm: 'regs', val: '2', pattern: false }] },
+  ];
+  const found = await reader.discover({
+    root,
+    filter: { conditions, or: false },
+    nowTs,
+    offset: 0,
+    limit: MAX_INACTIVE + 1,
+  });
+  if (found.length > MAX_INACTIVE)
+    throw new CseError(
+      RSC.INTERNAL_SERVER_ERROR,
+      `more than ${MAX_INACTIVE} INACTIVE AEs below the target: discover below one of them`,
+    );
+  return found.map((r) => r.srn);
+}
+
 export async function discover(
   { tree, shaper, config }: OperationDeps,
   req: RequestPrimitive,
@@ -60,6 +89,7 @@ export async function discover(
     throw badRequest(`filter criteria 'arp' must be a relative path like ../cnt/la, not '${fc.arp}'`);
   const filter = compileFilter(fc, { discovery: true });
   const found = await findDescendants({
+    exclude: await inactiveAes(ctx.store, resource, ctx.nowTs),
     reader: ctx.store,
     root: resource,
     filter,
