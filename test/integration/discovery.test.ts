@@ -528,3 +528,32 @@ describe('paging over many hidden matches', () => {
     expect((await get('')).body).toEqual({ 'm2m:uril': ['cse-in/pagedisc/v1', 'cse-in/pagedisc/v2'] });
   });
 });
+
+describe("the CSE's own maximum (--max-results)", () => {
+  let small: TestCse;
+  beforeAll(async () => {
+    small = await startTestCse({ maxResults: 3 });
+  });
+  afterAll(() => small?.stop());
+
+  it('lowers lim: the result is partial at the maximum, and ofst continues it', async () => {
+    const c = bindingClient('http', small);
+    const AE = 'Cmaxres';
+    const ae = { 'm2m:ae': { rn: 'maxres', api: 'Nmax', rr: false, srv: ['3'] } };
+    expect((await c.request({ path: '/cse-in', fr: AE, ty: 2, body: ae })).rsc).toBe(2001);
+    for (const rn of ['a', 'b', 'c', 'd', 'e'])
+      expect((await c.request({ path: '/cse-in/maxres', fr: AE, ty: 3, body: { 'm2m:cnt': { rn } } })).rsc).toBe(2001);
+    const names = (r: { body: { 'm2m:uril': string[] } }) => r.body['m2m:uril'].map((s) => s.split('/').pop());
+    const first = await c.request({ path: '/cse-in/maxres', fr: AE, query: 'fu=1&lim=10' });
+    expect(names(first)).toEqual(['a', 'b', 'c']);
+    expect([first.cnst, first.cnot]).toEqual([1, 4]);
+    const rest = await c.request({ path: '/cse-in/maxres', fr: AE, query: 'fu=1&ofst=4' });
+    expect(names(rest)).toEqual(['d', 'e']);
+    expect(rest.cnst).toBeUndefined();
+    // child listings have the same maximum
+    const refs = await c.request({ path: '/cse-in/maxres', fr: AE, query: 'rcn=6' });
+    expect(refs.body['m2m:rrl'].rrf).toHaveLength(3);
+    expect([refs.cnst, refs.cnot]).toEqual([1, 4]);
+    await c.close();
+  });
+});

@@ -89,7 +89,10 @@ export async function discover(
     throw badRequest(`filter criteria 'arp' must be a relative path like ../cnt/la, not '${fc.arp}'`);
   const filter = compileFilter(fc, { discovery: true });
   const found = await findDescendants({
-    exclude: await inactiveAes(ctx.store, resource, ctx.nowTs),
+    // <AE>s live below the CSEBase and <remoteCSE>s only: elsewhere there is none to look for
+    exclude: (tree.schema.spec(resource.ty)?.childTypes ?? []).some((t) => t === Ty.AE || t === Ty.remoteCSE)
+      ? await inactiveAes(ctx.store, resource, ctx.nowTs)
+      : undefined,
     reader: ctx.store,
     root: resource,
     filter,
