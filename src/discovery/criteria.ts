@@ -2,8 +2,8 @@
  * The one filterCriteria model (TS-0004 7.3.3.17): the matching conditions of a request's fc, compiled once into
  * a list of conditions combined by fo. Two evaluators read it and nothing else: src/discovery/sql.ts turns it into
  * a query for the stores (discovery, filtered child listings) and src/discovery/predicate.ts evaluates it on one
- * resource (conditional RETRIEVE / UPDATE / DELETE). test/unit/filter-model.test.ts runs the same cases through
- * both, so the two cannot disagree.
+ * resource (conditional RETRIEVE / UPDATE / DELETE). test/integration/discovery.test.ts runs the same cases through
+ * both, on both stores, so the two cannot disagree.
  *
  * Combination (7.3.3.17.0): the occurrences of one tag are ORed (a list); different tags are combined by fo
  * (1 AND, the default; 2 OR). A pair of range elements on one attribute (crb + cra, ms + us, stb + sts, exa + exb,
@@ -53,6 +53,33 @@ const UNSERVED = ['smf', 'cfq', 'cfs'] as const;
 
 const present = (v: unknown) => v !== undefined && (!Array.isArray(v) || v.length > 0);
 
+/**
+ * Bounds on what one request may ask, so that no request costs the database more than a plain scan of the subtree
+ * would: each value is a term of the query, each attribute condition reads the document of every candidate.
+ */
+export const LIMITS = {
+  /** values of all list elements together (ty, lbl, cty, lbq, attribute conditions, ...) */
+  values: 64,
+  /** attribute conditions (atr, catr, patr) together */
+  attributes: 16,
+  /** characters of an attribute condition's value */
+  valueLength: 1024,
+  /** characters of a value with the * wildcard; a wildcard is matched only against values of at most valueLength */
+  patternLength: 128,
+} as const;
+
+function checkLimits(fc: FilterCriteria) {
+  let values = 0;
+  for (const k of ['ty', 'chty', 'pty', 'lbl', 'clbl', 'palb', 'cty', 'atr', 'catr', 'patr'] as const)
+    values += fc[k]?.length ?? 0;
+  values += Array.isArray(fc.lbq) ? fc.lbq.length : fc.lbq !== undefined ? 1 : 0;
+  if (values > LIMITS.values)
+    throw badRequest(`filter criteria: ${values} values in all, at most ${LIMITS.values} per request`);
+  const attributes = (fc.atr?.length ?? 0) + (fc.catr?.length ?? 0) + (fc.patr?.length ?? 0);
+  if (attributes > LIMITS.attributes)
+    throw badRequest(`filter criteria: ${attributes} attribute conditions, at most ${LIMITS.attributes} per request`);
+}
+
 /** True when fc holds at least one matching condition (not only lim, lvl, ofst, fu, fo, arp). */
 export function hasConditions(fc: FilterCriteria | undefined): boolean {
   if (!fc) return false;
@@ -71,6 +98,7 @@ export function compileFilter(fc: FilterCriteria, opts: { discovery: boolean }):
       RSC.NOT_IMPLEMENTED,
       `filter criteria ${unserved.join(', ')} (content-based / semantic discovery) are not supported by this CSE`,
     );
+  checkLimits(fc);
   const conditions: Condition[] = [];
   const range = (col: RangeColumn, lo: string | number | undefined, hi: string | number | undefined, names: string) => {
     if (lo === undefined && hi === undefined) return;
@@ -107,7 +135,11 @@ export function compileFilter(fc: FilterCriteria, opts: { discovery: boolean }):
       const text = attributeText(val);
       if (text === undefined)
         throw badRequest(`filter criteria attribute '${nm}': the value must be a string, number or boolean`);
-      return { nm, val: text, pattern: opts.discovery && text.includes('*') };
+      const pattern = opts.discovery && text.includes('*');
+      const max = pattern ? LIMITS.patternLength : LIMITS.valueLength;
+      if (text.length > max)
+        throw badRequest(`filter criteria attribute '${nm}': the value is longer than ${max} characters`);
+      return { nm, val: text, pattern };
     });
     conditions.push({ k: 'atr', rel, tests });
   };

@@ -8,6 +8,7 @@
  */
 import type { StoreReader, StoredResource } from '../storage/store.js';
 import type { Filter } from './criteria.js';
+import { matchesFilter } from './predicate.js';
 
 export interface FindOptions {
   reader: StoreReader;
@@ -26,6 +27,45 @@ export interface FindOptions {
   visible?: (r: StoredResource) => Promise<boolean>;
   /** most stored matches read, after the skipped ones, when `visible` hides some */
   scanBudget: number;
+  /**
+   * a child listing (rcn 4, 5, 6, 8): a resource below one the originator may not see is left out with it, as in
+   * the unfiltered listing; a discovery instead skips what it may not discover and goes on below (TS-0001 10.2.6.1)
+   */
+  withAncestors?: boolean;
+}
+
+const isRelation = (c: Filter['conditions'][number]) => 'rel' in c && c.rel !== 'self';
+
+/**
+ * What the store can evaluate for an originator with a privilege filter: child and parent conditions must count
+ * only relatives it may see, which SQL does not know, so they are left to the predicate (with fo = 2 no condition
+ * can be left out alone: the store then lists every candidate).
+ */
+function storeFilter(f: Filter): Filter {
+  if (!f.conditions.some(isRelation)) return f;
+  return f.or ? { conditions: [], or: false } : { conditions: f.conditions.filter((c) => !isRelation(c)), or: false };
+}
+
+/** visible(r), and every resource between root and r too (memoized for the one request) */
+function withAncestors(
+  visible: (r: StoredResource) => Promise<boolean>,
+  root: StoredResource,
+  reader: StoreReader,
+): (r: StoredResource) => Promise<boolean> {
+  const seen = new Map<string, Promise<boolean>>([[root.ri, Promise.resolve(true)]]);
+  const check = (r: StoredResource): Promise<boolean> => {
+    let p = seen.get(r.ri);
+    if (!p) {
+      p = (async () => {
+        if (!(await visible(r))) return false;
+        const parent = await reader.get(r.pi);
+        return parent !== undefined && check(parent);
+      })();
+      seen.set(r.ri, p);
+    }
+    return p;
+  };
+  return check;
 }
 
 export interface Found {
@@ -40,14 +80,25 @@ export interface Found {
 const MIN_PAGE = 64;
 const MAX_PAGE = 1000;
 
+/** a condition on attributes: the store may answer a superset for it (sql.ts), which the predicate narrows */
+const onAttributes = (f: Filter) => f.conditions.some((c) => c.k === 'atr');
+
 export async function findDescendants(o: FindOptions): Promise<Found> {
-  const base = { root: o.root, levels: o.levels, filter: o.filter, nowTs: o.nowTs, exclude: o.exclude };
-  if (!o.visible) {
+  const filter = o.visible ? storeFilter(o.filter) : o.filter;
+  const base = { root: o.root, levels: o.levels, filter, nowTs: o.nowTs, exclude: o.exclude };
+  const exact = filter === o.filter && !onAttributes(o.filter);
+  if (!o.visible && exact) {
     // one query: the store skips and limits; one more row tells whether the result is complete
     const rows = await o.reader.discover({ ...base, offset: o.skip, limit: o.limit + 1 });
     const resources = rows.slice(0, o.limit);
     return { resources, more: rows.length > o.limit, next: o.skip + resources.length + 1 };
   }
+  const all = async () => true;
+  const seen = o.visible ? (o.withAncestors ? withAncestors(o.visible, o.root, o.reader) : o.visible) : all;
+  const relatives = { reader: o.reader, nowTs: o.nowTs, visible: o.visible };
+  const visible = exact
+    ? seen
+    : async (r: StoredResource) => (await seen(r)) && (await matchesFilter(o.filter, r, relatives));
   const resources: StoredResource[] = [];
   const page = Math.min(Math.max(o.skip + o.limit + 1, MIN_PAGE), MAX_PAGE);
   let skip = o.skip;
@@ -59,7 +110,7 @@ export async function findDescendants(o: FindOptions): Promise<Found> {
       // past the budget the answer is cut, but never empty: each continuation makes progress
       if (skip === 0 && budget-- <= 0 && resources.length > 0)
         return { resources, more: true, next: o.skip + resources.length + 1 };
-      if (!(await o.visible(r))) continue;
+      if (!(await visible(r))) continue;
       if (skip > 0) skip--;
       else if (resources.length >= o.limit) return { resources, more: true, next: o.skip + resources.length + 1 };
       else resources.push(r);

@@ -1,11 +1,15 @@
 /**
  * The filter model (criteria.ts) evaluated on one resource: conditional RETRIEVE / UPDATE / DELETE test their
- * target with it (TS-0004 7.3.3.1: no match, no target: 4004). It must agree with sql.ts on every case
- * (test/unit/filter-model.test.ts): a missing attribute never matches, expired relatives do not count, a list
- * attribute matches when one of its members does.
+ * target with it (TS-0004 7.3.3.1: no match, no target: 4004), and discovery by an originator with a privilege
+ * filter tests its child / parent conditions with it. It must agree with sql.ts on every case
+ * (test/integration/discovery.test.ts replays each discovery case as a conditional retrieve): a missing
+ * attribute never matches, expired relatives do not count, a list attribute matches when one of its members does.
+ * Relatives count only when the originator may see them (`visible`): a condition on a child or a parent must not
+ * tell what the originator may not read. A child condition asks the store for the matching children (one
+ * indexed query, page by page while hidden ones come first), never for every child.
  */
 import type { StoreReader, StoredResource } from '../storage/store.js';
-import { attributeText, type Condition, type Filter, type Relation } from './criteria.js';
+import { LIMITS, attributeText, type Condition, type Filter, type Relation } from './criteria.js';
 import { matchesLabels } from './labels-query.js';
 import { matchesWildcard } from './wildcard.js';
 
@@ -13,6 +17,32 @@ import { matchesWildcard } from './wildcard.js';
 export interface Relatives {
   reader: StoreReader;
   nowTs: string;
+  /** the relatives the originator may see; undefined: all (the admin) */
+  visible?: (r: StoredResource) => Promise<boolean>;
+}
+
+/** children read per page when hidden ones may come first */
+const PAGE = 64;
+
+/** whether r has a child, alive and visible, on which c holds */
+async function anyChild(c: Condition, r: StoredResource, rel: Relatives): Promise<boolean> {
+  const own = { ...c, rel: 'self' } as Condition;
+  let after: StoredResource | undefined;
+  for (;;) {
+    const page = await rel.reader.discover({
+      root: r,
+      parents: [r.ri],
+      filter: { conditions: [own], or: false },
+      nowTs: rel.nowTs,
+      after,
+      offset: 0,
+      limit: PAGE,
+    });
+    // the store's answer may be a superset (sql.ts: documents PostgreSQL cannot take apart): checked here
+    for (const ch of page) if (holds(own, ch) && (!rel.visible || (await rel.visible(ch)))) return true;
+    if (page.length < PAGE) return false;
+    after = page[page.length - 1];
+  }
 }
 
 const alive = (r: StoredResource, nowTs: string) => {
@@ -62,7 +92,7 @@ function holds(c: Condition, r: StoredResource): boolean {
         return members.some((m) => {
           const text = attributeText(m);
           if (text === undefined) return false;
-          return t.pattern ? matchesWildcard(t.val, text) : text === t.val;
+          return t.pattern ? text.length <= LIMITS.valueLength && matchesWildcard(t.val, text) : text === t.val;
         });
       });
   }
@@ -74,7 +104,10 @@ const relationOf = (c: Condition): Relation => (c.k === 'range' || c.k === 'lbq'
 export async function matchesFilter(f: Filter, r: StoredResource, rel: Relatives): Promise<boolean> {
   if (f.conditions.length === 0) return true;
   let parent: Promise<StoredResource | undefined> | undefined;
-  let children: Promise<StoredResource[]> | undefined;
+  const visibleParent = async () => {
+    const p = await rel.reader.get(r.pi);
+    return p && alive(p, rel.nowTs) && (!rel.visible || (await rel.visible(p))) ? p : undefined;
+  };
   for (const c of f.conditions) {
     let ok: boolean;
     switch (relationOf(c)) {
@@ -82,15 +115,13 @@ export async function matchesFilter(f: Filter, r: StoredResource, rel: Relatives
         ok = holds(c, r);
         break;
       case 'parent': {
-        const p = await (parent ??= rel.reader.get(r.pi));
-        ok = p !== undefined && alive(p, rel.nowTs) && holds(c, p);
+        const p = await (parent ??= visibleParent());
+        ok = p !== undefined && holds(c, p);
         break;
       }
-      case 'child': {
-        const list = await (children ??= rel.reader.children(r.ri));
-        ok = list.some((ch) => alive(ch, rel.nowTs) && holds(c, ch));
+      case 'child':
+        ok = await anyChild(c, r, rel);
         break;
-      }
     }
     if (f.or && ok) return true;
     if (!f.or && !ok) return false;

@@ -11,7 +11,7 @@
  * their children"), and creation order when only direct children are asked for (lvl = 1), as for child listings.
  * Both stores order alike (byte order: COLLATE "C" on PostgreSQL), so an offset continues a result exactly.
  */
-import type { Condition, Filter, RangeColumn, Relation } from './criteria.js';
+import { LIMITS, type Condition, type Filter, type RangeColumn, type Relation } from './criteria.js';
 import type { LabelExpr } from './labels-query.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -28,8 +28,8 @@ export interface DiscoveryQuery {
   nowTs: string;
   /** structured names whose resources and subtrees are left out (INACTIVE AEs, TS-0004 7.3.3.14) */
   exclude?: readonly string[];
-  /** continue after this match (keyset paging: the previous page's last row) */
-  after?: { ri: string; srn: string };
+  /** continue after this match (keyset paging: the previous page's last row, as discover returned it) */
+  after?: { srn: string; seq?: number };
   offset: number;
   limit: number;
 }
@@ -112,16 +112,25 @@ function attribute(b: Builder, a: string, nm: string, val: string, pattern: bool
     const head = `EXISTS (SELECT 1 FROM json_each(${a}.doc, ${b.p(`$."${nm}"`)}) j WHERE j.type NOT IN ('object', 'array', 'null') `;
     const shape = `AND json_type(${a}.doc, ${b.p(`$."${nm}"`)}) <> 'object' AND `;
     const text = `(CASE j.type WHEN 'text' THEN j.atom ELSE ${a}.doc -> j.fullkey END)`;
-    const test = pattern ? `${text} GLOB ${b.p(wildcard('sqlite', val))}` : `${text} = ${b.p(val)}`;
+    // a wildcard only against values of a bounded length: the match costs their product (LIMITS)
+    const test = pattern
+      ? `length(${text}) <= ${LIMITS.valueLength} AND ${text} GLOB ${b.p(wildcard('sqlite', val))}`
+      : `${text} = ${b.p(val)}`;
     // json_each of a scalar is that scalar, of a list its members; an object attribute never matches
     return `${head}${shape}${test})`;
   }
+  // A document PostgreSQL's json operators cannot take apart (a string with NUL or a lone surrogate, which
+  // JSON.stringify writes as a \u escape) would fail the whole query: such a document is a candidate here, and the
+  // predicate decides on it (discovery.ts checks every candidate of a filter with attribute conditions)
   const member = `${a}.doc -> ${b.p(nm)}::text`;
-  const text = `(CASE json_typeof(e.v) WHEN 'string' THEN e.v #>> '{}' ELSE e.v::text END)`;
-  const test = pattern ? `${text} LIKE ${b.p(wildcard('postgres', val))}` : `${text} = ${b.p(val)}`;
+  const text = `(CASE json_typeof(e) WHEN 'string' THEN e #>> '{}' ELSE e::text END)`;
+  const test = pattern
+    ? `length(${text}) <= ${LIMITS.valueLength} AND ${text} LIKE ${b.p(wildcard('postgres', val))}`
+    : `${text} = ${b.p(val)}`;
   return (
-    `EXISTS (SELECT 1 FROM json_array_elements(CASE json_typeof(${member}) WHEN 'array' THEN ${member} ` +
-    `ELSE json_build_array(${member}) END) e(v) WHERE json_typeof(e.v) IN ('string', 'number', 'boolean') AND ${test})`
+    `(strpos(${a}.doc::text, '\\u') > 0 OR EXISTS (SELECT 1 FROM json_array_elements(CASE json_typeof(${member}) ` +
+    `WHEN 'array' THEN ${member} ELSE json_build_array(${member}) END) e ` +
+    `WHERE json_typeof(e) IN ('string', 'number', 'boolean') AND ${test}))`
   );
 }
 
@@ -175,8 +184,8 @@ function condition(b: Builder, c: Condition, nowTs: string): string {
 /**
  * SQLite plans without statistics, so the index that drives the query is named for it when a condition makes
  * one far more selective than the subtree range (PostgreSQL's planner has statistics and chooses itself):
- * a label semi-join needs no hint (seq is the rowid), resource types with a creation window use (ty, ct), a
- * creation window alone (ct), resource types alone (ty, srn): the type's part of the subtree, in order.
+ * a label semi-join needs no hint (seq is the rowid), across the whole CSE resource types with a creation window
+ * use (ty, ct) and a creation window alone (ct), resource types (ty, srn): the type's part of the subtree, in order.
  */
 function sqliteIndex(q: DiscoveryQuery): string {
   if (q.levels === 1 || q.parents || q.filter.or) return '';
@@ -186,7 +195,8 @@ function sqliteIndex(q: DiscoveryQuery): string {
   );
   if (labels) return '';
   const types = self.some((c) => c.k === 'ty');
-  const created = self.some((c) => c.k === 'range' && c.col === 'ct');
+  // a creation window drives the query only across the whole CSE; below, the subtree's range is the smaller one
+  const created = depthOf(q.root.srn) === 0 && self.some((c) => c.k === 'range' && c.col === 'ct');
   if (types && created) return ' INDEXED BY resources_by_type_ct';
   if (created) return ' INDEXED BY resources_by_ct';
   if (types) return ' INDEXED BY resources_by_type_srn';
@@ -198,12 +208,10 @@ export function discoverySql(q: DiscoveryQuery, dialect: Dialect): { text: strin
   const b = new Builder(dialect);
   const where: string[] = [];
   let order: string;
-  if (q.parents) {
-    where.push(`r.pi IN (${list(b, q.parents)})`);
-    order = 'r.seq';
-  } else if (q.levels === 1) {
-    where.push(`r.pi = ${b.p(q.root.ri)}`);
-    if (q.after) where.push(`r.seq > (SELECT a.seq FROM resources a WHERE a.ri = ${b.p(q.after.ri)})`);
+  if (q.parents || q.levels === 1) {
+    where.push(q.parents ? `r.pi IN (${list(b, q.parents)})` : `r.pi = ${b.p(q.root.ri)}`);
+    // creation order: the page starts after the previous one's last row (its seq: it may be gone by now)
+    if (q.after) where.push(`r.seq > ${b.p(q.after.seq ?? 0)}`);
     order = 'r.seq';
   } else {
     // keyset paging: the page starts after the previous one's last row, which lies inside the subtree, so that
@@ -216,6 +224,11 @@ export function discoverySql(q: DiscoveryQuery, dialect: Dialect): { text: strin
   for (const x of q.exclude ?? [])
     where.push(`NOT (r.srn = ${b.p(x)} OR (r.srn > ${b.p(`${x}/`)} AND r.srn < ${b.p(`${x}0`)}))`);
   where.push(alive(b, 'r', q.nowTs));
+  // nor anything below an expired resource the sweep has not removed yet (the expiration index: usually none)
+  where.push(
+    `NOT EXISTS (SELECT 1 FROM resources x WHERE x.et IS NOT NULL AND x.et < ${b.p(q.nowTs)} ` +
+      `AND r.srn > x.srn || '/' AND r.srn < x.srn || '0')`,
+  );
   const conds = q.filter.conditions.map((c) => condition(b, c, q.nowTs));
   if (conds.length) where.push(`(${conds.join(q.filter.or ? ' OR ' : ' AND ')})`);
   const hint = dialect === 'sqlite' ? sqliteIndex(q) : '';

@@ -150,6 +150,8 @@ export class Dispatcher {
     checkParameters(req);
     // the matching conditions, compiled once (4000 / 4102 / 5001 for what cannot be evaluated, before the target)
     const discovery = req.op === Operation.Retrieve && req.fc?.fu === 1;
+    if (req.fc?.fu === 1 && req.op !== Operation.Retrieve)
+      throw badRequest('filterUsage 1 (discovery) is a RETRIEVE: a conditional UPDATE or DELETE uses fu=2');
     const filter =
       req.op !== Operation.Create && hasConditions(req.fc) ? compileFilter(req.fc!, { discovery }) : undefined;
     if (req.fc?.arp !== undefined && !discovery)
@@ -159,17 +161,7 @@ export class Dispatcher {
     const registrant = registration?.assignId(ctx, originator, req, (prefix) => tree.newResourceId(prefix));
 
     const found = await tree.resolve(ctx, address);
-    // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
-    // 4004, before the privilege check like any other missing target (TS-0004 7.3.3.1 Recv-6.2 before 6.3). A
-    // RETRIEVE listing children (rcn 4, 5, 6, 8) filters the listed descendants instead (TS-0001 10.2.6.2)
     const listing = req.op === Operation.Retrieve && req.rcn !== undefined && WITH_CHILDREN.has(req.rcn);
-    if (
-      filter &&
-      !discovery &&
-      !listing &&
-      !(await matchesFilter(filter, found.resource, { reader: ctx.store, nowTs: ctx.nowTs }))
-    )
-      throw notFound('the target does not match the filter criteria');
     const target: ResolvedTarget = {
       ...found,
       address,
@@ -196,13 +188,29 @@ export class Dispatcher {
         reader: ctx.store,
       });
       // a discovery lists only what the originator may discover (TS-0001 10.2.6.1), responses that carry child
-      // resources only those it may retrieve (TS-0001 10.2.6.2)
-      if (discovery || (req.rcn !== undefined && WITH_CHILDREN.has(req.rcn)))
+      // resources only those it may retrieve (TS-0001 10.2.6.2); a filter's child and parent conditions count
+      // only relatives the originator may see likewise
+      if (discovery || listing || filter)
         target.visible = this.access.childFilter(
           { originator, ip, now: ctx.now, nowTs: ctx.nowTs, reader: ctx.store },
           discovery ? Privilege.Discovery : Privilege.Retrieve,
         );
     }
+    // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
+    // 4004 (TS-0004 7.3.3.1), asked only once the originator may perform the operation on it (else 4103 above),
+    // so that the answer tells nothing about a resource it may not see. A RETRIEVE listing children (rcn 4, 5, 6,
+    // 8) filters the listed descendants instead (TS-0001 10.2.6.2)
+    if (
+      filter &&
+      !discovery &&
+      !listing &&
+      !(await matchesFilter(filter, found.resource, {
+        reader: ctx.store,
+        nowTs: ctx.nowTs,
+        visible: target.visible,
+      }))
+    )
+      throw notFound('the target does not match the filter criteria');
     if (!handler) throw new CseError(RSC.NOT_IMPLEMENTED, 'this CSE does not receive notifications at this target');
     return handler.execute(this.deps, req, target);
   }

@@ -8,7 +8,7 @@ import type { FilterCriteria, RequestPrimitive } from '../primitive/primitive.js
 import { CseError, RSC, badRequest } from '../primitive/status.js';
 
 /** m2m:timestamp (TS-0004 6.3.3): YYYYMMDDThhmmss with an optional fraction */
-const TIMESTAMP = /^\d{8}T\d{6}(,\d{1,6})?$/;
+const TIMESTAMP = /^\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3])[0-5]\d[0-5]\d(,\d{1,6})?$/;
 
 type Check = (name: string, v: unknown) => void;
 
@@ -115,6 +115,9 @@ export function checkParameters(req: RequestPrimitive): void {
   if (!fc) return;
   for (const [name, value] of Object.entries(fc)) {
     if (value === undefined) continue;
+    // no value can hold NUL: PostgreSQL refuses it in a query, and no identifier, label or timestamp has it
+    if (JSON.stringify(value).includes('\\u0000'))
+      throw badRequest(`filter criteria '${name}': a value holds the NUL character`);
     const check = ELEMENTS[name as keyof FilterCriteria];
     if (!check) throw badRequest(`'${name}' is not a filter criteria element`);
     check(name, value);

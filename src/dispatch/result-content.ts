@@ -163,9 +163,10 @@ export class ResultShaper {
     const children: StoredResource[] = [];
     const page = Math.min(Math.max(skip + limit + 1, MIN_PAGE), MAX_PAGE);
     for (let offset = 0; ;) {
-      // read nothing more: what may follow is not known, so the response is partial
-      if (budget.scan <= 0) return { children, more: true };
-      const size = Math.min(page, budget.scan);
+      // read nothing more: what may follow is not known, so the response is partial; but never an empty one, so
+      // that a continuation always makes progress (past the budget, reading goes on until one child is found)
+      if (budget.scan <= 0 && children.length > 0) return { children, more: true };
+      const size = budget.scan > 0 ? Math.min(page, budget.scan) : page;
       const rows = await this.store.children(pi, { limit: size, offset });
       offset += rows.length;
       budget.scan -= rows.length;

@@ -53,10 +53,19 @@ CREATE INDEX labels_by_seq ON labels (seq);`,
     version: 2,
     description: 'discovery: depth (lvl) and cnf (cty) columns; a type within a subtree, a creation window',
     // depth: the '/' in srn (the CSEBase 0); cnf: contentInfo, whose typeOfContent part cty tests
+    // A document may hold a string PostgreSQL's json operators cannot take apart (NUL, a lone surrogate: the json
+    // type stores them as written, its operators then fail for the whole document): cse_string reads such a
+    // document's cnf as absent instead of failing the migration (a contentInstance's cnf has no such character).
     sql: `
+CREATE FUNCTION cse_string(doc json, nm text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN CASE json_typeof(doc -> nm) WHEN 'string' THEN doc ->> nm END;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $$;
 ALTER TABLE resources ADD COLUMN depth int NOT NULL DEFAULT 0, ADD COLUMN cnf text COLLATE "C";
-UPDATE resources SET depth = length(srn) - length(replace(srn, '/', '')),
-  cnf = CASE json_typeof(doc -> 'cnf') WHEN 'string' THEN doc ->> 'cnf' END;
+UPDATE resources SET depth = length(srn) - length(replace(srn, '/', ''));
+UPDATE resources SET cnf = cse_string(doc, 'cnf') WHERE strpos(doc::text, '"cnf"') > 0;
 CREATE INDEX resources_by_type_srn ON resources (ty, srn);
 CREATE INDEX resources_by_ct ON resources (ct);
 CREATE INDEX resources_by_cnf ON resources (cnf) WHERE cnf IS NOT NULL;`,

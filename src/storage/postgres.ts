@@ -74,15 +74,15 @@ const SQL = {
            )
            SELECT 1 FROM r`,
   riTaken: `SELECT 1 FROM resources WHERE ri = $1`,
-  update: `UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6 WHERE ri = $1`,
+  update: `UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6, cnf = $7 WHERE ri = $1`,
   // the labels that went are deleted and the new ones added (those kept are left alone): one statement, and no
   // row is both deleted and inserted by it
   updateLabelled: `WITH r AS (
-             UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6 WHERE ri = $1 RETURNING seq
+             UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6, cnf = $7 WHERE ri = $1 RETURNING seq
            ), gone AS (
-             DELETE FROM labels USING r WHERE labels.seq = r.seq AND labels.lbl <> ALL ($7::text[])
+             DELETE FROM labels USING r WHERE labels.seq = r.seq AND labels.lbl <> ALL ($8::text[])
            ), added AS (
-             INSERT INTO labels (lbl, seq) SELECT DISTINCT x, r.seq FROM r, unnest($7::text[]) x ON CONFLICT DO NOTHING
+             INSERT INTO labels (lbl, seq) SELECT DISTINCT x, r.seq FROM r, unnest($8::text[]) x ON CONFLICT DO NOTHING
            )
            SELECT 1 FROM r`,
   lockRoot: `SELECT 1 FROM resources WHERE ri = $1 AND srn = $2 FOR UPDATE`,
@@ -114,6 +114,7 @@ function writeValues(r: StoredResource) {
     (a.st as number | undefined) ?? null,
     (a.cs as number | undefined) ?? null,
     documentOf(r),
+    typeof a.cnf === 'string' ? a.cnf : null,
   ];
 }
 
@@ -155,7 +156,11 @@ abstract class Reads implements StoreReader {
 
   async discover(d: DiscoveryQuery) {
     const { text, values } = discoverySql(d, 'postgres');
-    return all((await this.run({ text, values })).rows);
+    return (await this.run({ text, values })).rows.map((row) => {
+      const r = toResource(row)!;
+      r.seq = Number((row as Row & { seq: string }).seq); // bigint comes as text
+      return r;
+    });
   }
 }
 

@@ -114,7 +114,11 @@ export class SyncOps {
       stmt = this.db.prepare(text);
       this.discoveries.set(text, stmt);
     }
-    return (stmt.all(...values) as Row[]).map((r) => toResource(r)!);
+    return (stmt.all(...values) as Row[]).map((row) => {
+      const r = toResource(row)!;
+      r.seq = row.seq;
+      return r;
+    });
   }
 
   get(ri: string) {

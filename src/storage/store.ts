@@ -35,6 +35,8 @@ export interface StoredResource {
   attrs: Attributes;
   /** what the CSE keeps about the resource that is no attribute: never part of a representation */
   internal?: Internal;
+  /** its position in creation order, set on what `discover` returns (keyset paging in creation order) */
+  seq?: number;
 }
 
 export interface Internal {

@@ -14,7 +14,7 @@
  * No match is 2000 with an empty list. A result cut by lim or by the CSE's maximum (--max-results) carries
  * Content Status 1 (partial) and Content Offset, the ofst that continues it (TS-0001 8.1.2).
  */
-import { compileFilter, type Condition } from '../../discovery/criteria.js';
+import type { Condition } from '../../discovery/criteria.js';
 import { findDescendants } from '../../discovery/discovery.js';
 import { ResultContent as RCN, type RequestPrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
@@ -81,13 +81,12 @@ async function inactiveAes(reader: StoreReader, root: StoredResource, nowTs: str
 export async function discover(
   { tree, shaper, config }: OperationDeps,
   req: RequestPrimitive,
-  { resource, ctx, visible }: ResolvedTarget,
+  { resource, ctx, visible, filter }: ResolvedTarget,
 ): Promise<OperationResult> {
   const fc = req.fc!;
   const rcn = discoveryResultContent(req);
   if (fc.arp !== undefined && (fc.arp === '' || fc.arp.startsWith('/') || /[?#]/.test(fc.arp)))
     throw badRequest(`filter criteria 'arp' must be a relative path like ../cnt/la, not '${fc.arp}'`);
-  const filter = compileFilter(fc, { discovery: true });
   const found = await findDescendants({
     // <AE>s live below the CSEBase and <remoteCSE>s only: elsewhere there is none to look for
     exclude: (tree.schema.spec(resource.ty)?.childTypes ?? []).some((t) => t === Ty.AE || t === Ty.remoteCSE)
@@ -95,7 +94,8 @@ export async function discover(
       : undefined,
     reader: ctx.store,
     root: resource,
-    filter,
+    // compiled by the dispatcher (undefined: no matching condition)
+    filter: filter ?? { conditions: [], or: false },
     levels: fc.lvl,
     skip: (fc.ofst ?? 1) - 1,
     limit: Math.min(fc.lim ?? config.maxResults, config.maxResults),
@@ -115,7 +115,8 @@ export async function discover(
         if ((e as { rsc?: number }).rsc === RSC.NOT_FOUND) return undefined;
         throw e;
       });
-      if (!hit || seen.has(hit.resource.ri)) continue;
+      // what the path reaches must be a descendant of the target, like every discovery result
+      if (!hit || seen.has(hit.resource.ri) || !hit.resource.srn.startsWith(`${resource.srn}/`)) continue;
       if (visible && !(await visible(hit.resource))) continue;
       seen.add(hit.resource.ri);
       applied.push(hit.resource);

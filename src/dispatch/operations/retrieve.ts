@@ -51,6 +51,7 @@ export const retrieve: OperationHandler = {
         limit: Math.min(fc.lim ?? config.maxResults, config.maxResults),
         nowTs: ctx.nowTs,
         visible,
+        withAncestors: true,
         scanBudget: 5 * config.maxResults,
       });
       const pc = shaper.listing(resource, rcn, found.resources, req.drt);
