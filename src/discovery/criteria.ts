@@ -68,8 +68,8 @@ export const LIMITS = {
   patternLength: 128,
 } as const;
 
-function checkLimits(fc: FilterCriteria) {
-  let values = 0;
+function checkLimits(fc: FilterCriteria, extra = 0) {
+  let values = extra;
   for (const k of ['ty', 'chty', 'pty', 'lbl', 'clbl', 'palb', 'cty', 'atr', 'catr', 'patr'] as const)
     values += fc[k]?.length ?? 0;
   values += Array.isArray(fc.lbq) ? fc.lbq.length : fc.lbq !== undefined ? 1 : 0;
@@ -120,7 +120,11 @@ export function compileFilter(fc: FilterCriteria, opts: { discovery: boolean }):
   if (present(fc.palb)) conditions.push({ k: 'lbl', rel: 'parent', values: fc.palb! });
   if (present(fc.lbq)) {
     const list = Array.isArray(fc.lbq) ? fc.lbq : [fc.lbq!];
-    conditions.push({ k: 'lbq', exprs: list.map(parseLabelsQuery) });
+    const exprs = list.map(parseLabelsQuery);
+    // each value of an IN / NI list is a term of the query too
+    const terms = exprs.reduce((n, e) => n + ('values' in e ? e.values.length : 1), 0) - exprs.length;
+    checkLimits(fc, terms);
+    conditions.push({ k: 'lbq', exprs });
   }
   if (present(fc.cty)) {
     // a typeOfContent is a media type: the part of cnf before its first ':'

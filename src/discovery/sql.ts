@@ -113,8 +113,10 @@ function attribute(b: Builder, a: string, nm: string, val: string, pattern: bool
     const shape = `AND json_type(${a}.doc, ${b.p(`$."${nm}"`)}) <> 'object' AND `;
     const text = `(CASE j.type WHEN 'text' THEN j.atom ELSE ${a}.doc -> j.fullkey END)`;
     // a wildcard only against values of a bounded length: the match costs their product (LIMITS)
+    // GLOB and length() stop at a NUL: a value holding one is a candidate, the predicate decides (discovery.ts)
     const test = pattern
-      ? `length(${text}) <= ${LIMITS.valueLength} AND ${text} GLOB ${b.p(wildcard('sqlite', val))}`
+      ? `(instr(CAST(${text} AS BLOB), x'00') > 0 OR (length(${text}) <= ${LIMITS.valueLength} ` +
+        `AND ${text} GLOB ${b.p(wildcard('sqlite', val))}))`
       : `${text} = ${b.p(val)}`;
     // json_each of a scalar is that scalar, of a list its members; an object attribute never matches
     return `${head}${shape}${test})`;

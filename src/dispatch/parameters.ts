@@ -98,6 +98,14 @@ const ELEMENTS: Record<keyof FilterCriteria, Check> = {
   patr: conditions,
 };
 
+/** a NUL character in a string anywhere in v */
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (Array.isArray(v)) return v.some(holdsNul);
+  if (v !== null && typeof v === 'object') return Object.values(v).some(holdsNul);
+  return false;
+}
+
 /** 4000 for a parameter outside its type, 5001 for a value defined but not served here. */
 export function checkParameters(req: RequestPrimitive): void {
   if (req.drt !== undefined && req.drt !== 1 && req.drt !== 2)
@@ -116,8 +124,7 @@ export function checkParameters(req: RequestPrimitive): void {
   for (const [name, value] of Object.entries(fc)) {
     if (value === undefined) continue;
     // no value can hold NUL: PostgreSQL refuses it in a query, and no identifier, label or timestamp has it
-    if (JSON.stringify(value).includes('\\u0000'))
-      throw badRequest(`filter criteria '${name}': a value holds the NUL character`);
+    if (holdsNul(value)) throw badRequest(`filter criteria '${name}': a value holds the NUL character`);
     const check = ELEMENTS[name as keyof FilterCriteria];
     if (!check) throw badRequest(`'${name}' is not a filter criteria element`);
     check(name, value);

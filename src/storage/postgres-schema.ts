@@ -55,7 +55,7 @@ CREATE INDEX labels_by_seq ON labels (seq);`,
     // depth: the '/' in srn (the CSEBase 0); cnf: contentInfo, whose typeOfContent part cty tests
     // A document may hold a string PostgreSQL's json operators cannot take apart (NUL, a lone surrogate: the json
     // type stores them as written, its operators then fail for the whole document): cse_string reads such a
-    // document's cnf as absent instead of failing the migration (a contentInstance's cnf has no such character).
+    // document's cnf as absent instead of failing the migration, and the cnf is then read from the text.
     sql: `
 CREATE FUNCTION cse_string(doc json, nm text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
@@ -66,6 +66,9 @@ END $$;
 ALTER TABLE resources ADD COLUMN depth int NOT NULL DEFAULT 0, ADD COLUMN cnf text COLLATE "C";
 UPDATE resources SET depth = length(srn) - length(replace(srn, '/', ''));
 UPDATE resources SET cnf = cse_string(doc, 'cnf') WHERE strpos(doc::text, '"cnf"') > 0;
+-- a document the json operators cannot take apart fails as a whole, its cnf string is fine: read from the text
+UPDATE resources SET cnf = substring(doc::text from '"cnf":"([^"\\\\]*)"')
+  WHERE cnf IS NULL AND strpos(doc::text, '"cnf":"') > 0;
 CREATE INDEX resources_by_type_srn ON resources (ty, srn);
 CREATE INDEX resources_by_ct ON resources (ct);
 CREATE INDEX resources_by_cnf ON resources (cnf) WHERE cnf IS NOT NULL;`,
