@@ -4,7 +4,7 @@
  * (SQLite migration 3, PostgreSQL migration 2).
  *
  *   npm run bench:index-cost [-- --n 200000 --concurrency 32 --rounds 3 --containers 1 --pg <cluster url>
- *                                --store sqlite|pg|both --sqlite-temp-store memory]
+ *                                --store sqlite|pg|both --sqlite-temp-store memory | --table <results.json>]
  *
  * Each variant is a fresh store opened through the project's own classes (SqliteStore with the CSE's default
  * settings: WAL, synchronous NORMAL, group commit; PostgresStore.open with its default pool of 10, pipelined),
@@ -272,7 +272,27 @@ async function cleanup() {
   pgAdmin = undefined;
 }
 
+function printTables(lines: string[], header: string) {
+  console.log(`\n${header}\n`);
+  console.log(
+    '| store | variant | inserts/s | wall µs/insert | CPU µs/insert | of it PostgreSQL | write syscalls/insert |' +
+      ' KB written/insert | size MB | wall µs/insert saved | CPU µs/insert saved | PostgreSQL CPU µs/insert saved |',
+  );
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const l of lines) console.log(l);
+}
+
 async function main() {
+  const saved = arg('table', '');
+  if (saved) {
+    // the tables of an earlier run, from its results file
+    const r = JSON.parse(readFileSync(saved, 'utf8')) as { results: Record<string, Record<string, Sample[]>> };
+    printTables(
+      Object.entries(r.results).flatMap(([kind, samples]) => table(kind, samples)),
+      saved,
+    );
+    return;
+  }
   const kinds = storeArg === 'both' ? (['sqlite', 'pg'] as const) : [storeArg];
   for (const k of kinds) if (k !== 'sqlite' && k !== 'pg') throw new Error(`--store ${storeArg}: sqlite, pg or both`);
   if (kinds.includes('pg') && !pgCluster) throw new Error('--store pg needs --pg <cluster url>');
@@ -305,17 +325,12 @@ async function main() {
     results[kind] = samples;
     lines.push(...table(kind, samples));
   }
-  console.log(
-    `\n${n} contentInstances per variant into ${containers} container(s), ${concurrency} transactions in flight, ` +
+  printTables(
+    lines,
+    `${n} contentInstances per variant into ${containers} container(s), ${concurrency} transactions in flight, ` +
       `medians of ${rounds} rounds${tempStore ? ', SQLite with temp_store = MEMORY' : ''}; cost: median of the ` +
-      `rounds' paired differences against "all indexes"\n`,
+      `rounds' paired differences against "all indexes"`,
   );
-  console.log(
-    '| store | variant | inserts/s | wall µs/insert | CPU µs/insert | write syscalls/insert | KB written/insert | size MB |' +
-      ' wall µs/insert saved | CPU µs/insert saved |',
-  );
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const l of lines) console.log(l);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench/results/index-cost-latest.json'),
@@ -340,6 +355,7 @@ async function main() {
  * paired differences, in µs and as a share of the all-indexes cost of that round).
  */
 function table(kind: string, samples: Record<string, Sample[]>): string[] {
+  const pgRow = kind === 'pg';
   const all = samples[VARIANTS[0]!.name]!;
   return VARIANTS.map((v) => {
     const ss = samples[v.name]!;
@@ -352,9 +368,10 @@ function table(kind: string, samples: Record<string, Sample[]>): string[] {
     };
     return (
       `| ${kind} | ${v.name} | ${m((s) => s.perSecond)} | ${round1(m((s) => s.wallUs))} | ` +
-      `${round1(m((s) => s.cpuUs))} | ${ss[0]!.writes === undefined ? '' : m((s) => s.writes!)} | ` +
+      `${round1(m((s) => s.cpuUs))} | ${pgRow ? round1(m((s) => s.dbUs)) : ''} | ` +
+      `${ss[0]!.writes === undefined ? '' : m((s) => s.writes!)} | ` +
       `${ss[0]!.writeKb === undefined ? '' : m((s) => s.writeKb!)} | ${m((s) => s.sizeMb)} | ` +
-      `${saved((s) => s.wallUs)} | ${saved((s) => s.cpuUs)} |`
+      `${saved((s) => s.wallUs)} | ${saved((s) => s.cpuUs)} | ${pgRow ? saved((s) => s.dbUs) : ''} |`
     );
   });
 }
