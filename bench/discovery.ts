@@ -42,6 +42,7 @@ import { Ty } from '../src/resources/type-numbers.js';
 import { SchemaRegistry } from '../src/schema/registry.js';
 import { openStore } from '../src/storage/open.js';
 import type { Attributes, ResourceStore, StoredResource } from '../src/storage/store.js';
+import { buildAe, buildContainer, childAdded, cinOf, riOf } from './builders.js';
 import { arg, expectRsc, ROOT, send, spawnCse, closeAgent, type Spawned } from './lib.js';
 
 const AES = 1000;
@@ -51,8 +52,6 @@ const DISTRICTS = 20;
 /** resources per store transaction while seeding */
 const BATCH = 2000;
 const ADMIN = 'CAdmin';
-/** the 4 characters newResourceId puts after the time (a per-process salt there): IDs of the shape the CSE makes */
-const SALT = 'bnch';
 
 /** what an interrupted run still has to remove (the seeded data dir, the database) */
 const cleanups = new Set<() => Promise<void>>();
@@ -255,74 +254,13 @@ const containerRequest = (i: number, name: string): Attributes => ({
 });
 const cinRequest = (g: number): Attributes => ({ cnf: 'text/plain:0', con: conOf(g) });
 
-/** ResourceTree.newResourceId's shape: type short name, creation time, salt, a counter */
-const riOf = (sn: string, ctMs: number, g: number) =>
-  `${sn}${ctMs.toString(36)}${SALT}${(g % 36 ** 3).toString(36).padStart(3, '0')}`;
-
-/** The common attributes, in the order ResourceTree.create sets them (et: the lifetime, capped at the parent's). */
-function common(
-  plan: Plan,
-  req: Attributes,
-  f: { ty: number; ri: string; rn: string; parent: StoredResource; ctMs: number; st: boolean },
-): Attributes {
-  const a: Attributes = { ...req };
-  a.ty = f.ty;
-  a.ri = f.ri;
-  a.rn = f.rn;
-  a.pi = f.parent.ri;
-  const ct = toTimestamp(f.ctMs);
-  a.ct = ct;
-  a.lt = ct;
-  let et = toTimestamp(f.ctMs + plan.maxExpirationSeconds * 1000);
-  const parentEt = f.parent.attrs.et as string | undefined;
-  if (parentEt !== undefined && parentEt < et) et = parentEt;
-  a.et = et;
-  if (f.st) a.st = 0;
-  return a;
-}
-
-const stored = (ri: string, parent: StoredResource, rn: string, ty: number, creator: string, attrs: Attributes) => ({
-  ri,
-  pi: parent.ri,
-  rn,
-  srn: `${parent.srn}/${rn}`,
-  ty,
-  creator,
-  attrs,
-});
-
 /** An AE registered with From `Cae<i>`: ri, aei and creator are that AE-ID (TS-0001 10.2.2.2). */
-function aeOf(plan: Plan, i: number, ctMs: number, cb: StoredResource): StoredResource {
-  const ri = `Cae${i}`;
-  const req = aeRequest(i);
-  const a = common(plan, req, { ty: Ty.AE, ri, rn: req.rn as string, parent: cb, ctMs, st: false });
-  a.aei = ri;
-  return stored(ri, cb, req.rn as string, Ty.AE, ri, a);
-}
+const aeOf = (plan: Plan, i: number, ctMs: number, cb: StoredResource) =>
+  buildAe(plan, `Cae${i}`, aeRequest(i), ctMs, cb);
 
-/** A container as its AE creates it (cni, cbs, st 0: container.beforeCreate). */
-function containerOf(plan: Plan, ae: StoredResource, i: number, name: string, ri: string, ctMs: number) {
-  const a = common(plan, containerRequest(i, name), { ty: Ty.container, ri, rn: name, parent: ae, ctMs, st: true });
-  a.cni = 0;
-  a.cbs = 0;
-  return stored(ri, ae, name, Ty.container, ae.creator!, a);
-}
-
-/** A contentInstance created by its container's creator (contentInstance.beforeCreate: cs, st). */
-function cinOf(plan: Plan, cnt: StoredResource, ri: string, ctMs: number, req: Attributes): StoredResource {
-  const a = common(plan, req, { ty: Ty.contentInstance, ri, rn: ri, parent: cnt, ctMs, st: true });
-  a.cs = contentSize(a.con);
-  a.st = ((cnt.attrs.st as number) ?? 0) + 1;
-  return stored(ri, cnt, ri, Ty.contentInstance, cnt.creator!, a);
-}
-
-/** The container's bookkeeping for a new instance (container.childAdded; no mni / mbs here). */
-function childAdded(cnt: StoredResource, cin: StoredResource) {
-  const a = cnt.attrs;
-  a.cni = (a.cni as number) + 1;
-  a.cbs = (a.cbs as number) + (cin.attrs.cs as number);
-  a.st = cin.attrs.st;
-}
+/** A container as its AE creates it (container.beforeCreate). */
+const containerOf = (plan: Plan, ae: StoredResource, i: number, name: string, ri: string, ctMs: number) =>
+  buildContainer(plan, ae, containerRequest(i, name), ri, ctMs);
 
 /** Every seeded resource in creation order; a container comes with its final counters, before its instances. */
 function* resources(plan: Plan, cb: StoredResource): Generator<StoredResource> {

@@ -26,6 +26,8 @@ export interface SpawnOptions {
   startTimeoutMs?: number;
   /** the data directory to run on (e.g. a seeded one kept across starts); default: a fresh temporary one */
   dataDir?: string;
+  /** variables added to the CSE's environment (e.g. NODE_OPTIONS for a preload) */
+  env?: Record<string, string>;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function spawnCse(args: string[] = [], opts: SpawnOptions = {}): Pr
   const child = spawn(
     process.execPath,
     [main, '--http-port', '0', ...coap, '--no-mqtt', '--data-dir', dataDir, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ? { ...process.env, ...opts.env } : process.env },
   );
   // stderr goes on to ours; its end is kept for the error message when the CSE does not start
   let stderrTail = '';

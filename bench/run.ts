@@ -8,22 +8,31 @@
  *
  *   npm run bench [-- --duration 10 --rounds 3 --connections 32 --warmup 0.5
  *                     --only create,la,path,cbor,xml,coap --variant-only create,la
- *                     --baseline <checkout> --pg postgres://user@host:port/db | --no-pg --dist <dir> --no-build]
+ *                     --baseline <checkout> --baseline-pg --pg postgres://user@host:port/db | --no-pg --dist <dir>
+ *                     --sqlite-drop <index,...> --sqlite-temp-store-memory --no-build]
  *
  * Variants, each a CSE in its own process, measured in the same rounds:
  *   sqlite    this checkout's dist/ (built first unless --no-build or --dist), default store;
+ *   sqlite -idx  with --sqlite-drop: the same on a SQLite file whose named indexes were dropped before it opened it
+ *             (what those indexes cost end to end);
+ *   sqlite tmpmem  with --sqlite-temp-store-memory: the same with PRAGMA temp_store = MEMORY on its connection
+ *             (a preload, bench/sqlite-temp-store.mjs; the CSE does not set it);
  *   baseline  with --baseline <dir>: the CSE built in another checkout (its dist/), same scenarios;
  *   pg        this checkout's CSE with --db on a fresh database of the cluster --pg names, or of a private
  *             cluster started for the run (.ci/postgres) when PostgreSQL is installed and --no-pg is not given;
- *   pg x2     two such CSEs on one more fresh database, the connections split between them.
+ *   pg x2     two such CSEs on one more fresh database, the connections split between them;
+ *   baseline pg  with --baseline-pg: the baseline's CSE with --db on a fresh database of its own.
  * The sqlite variant runs every --only group; the others the --variant-only groups (default create,la; `all`).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Operation, type RequestPrimitive } from '../src/primitive/primitive.js';
 import { Serializations } from '../src/serialization/index.js';
+import { migrateSqlite } from '../src/storage/sqlite-schema.js';
 import { coapLoad } from './coap-load.js';
 import { cpuMeter, usPerRequest } from './cpu.js';
 import {
@@ -45,6 +54,10 @@ const warmup = Number(arg('warmup', '0.5'));
 const only = arg('only', '').split(',').filter(Boolean);
 const variantOnly = arg('variant-only', 'create,la').split(',').filter(Boolean);
 const baselineDir = arg('baseline', '');
+// the baseline on PostgreSQL too: both stores compared with the baseline in one run
+const baselinePg = process.argv.includes('--baseline-pg');
+const sqliteDrop = arg('sqlite-drop', '').split(',').filter(Boolean);
+const sqliteTempMemory = process.argv.includes('--sqlite-temp-store-memory');
 let pgUrl = arg('pg', '');
 const distDir = resolve(arg('dist', join(ROOT, 'dist')));
 
@@ -64,6 +77,9 @@ interface Sample {
   /** the server's CPU use in cores (1 = one core busy all the time), and the whole machine's busy share */
   serverCores: number;
   machineBusy: number;
+  /** write syscalls (write, pwrite, writev: files and sockets) and KB they wrote, per request, of the server(s) */
+  writes?: number;
+  writeKb?: number;
 }
 
 interface Row {
@@ -79,6 +95,8 @@ interface Row {
   dbUs?: number;
   generatorUs: number;
   serverCores: number;
+  writes?: number;
+  writeKb?: number;
   target?: string;
 }
 
@@ -107,15 +125,36 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/** syscw and wchar of /proc/<pid>/io: write syscalls and bytes written, over all the process's threads */
+function writeIo(pid: number): { syscalls: number; bytes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'latin1');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+  return { syscalls: field('syscw'), bytes: field('wchar') };
+}
+
 /** An HTTP scenario on the lean generator, with the CPU of the variant's processes measured across its window. */
 function http(path: string, request: (i: number) => HttpRequest, expect: number) {
   return async (v: Variant, seconds: number, warm: number): Promise<Sample> => {
+    // The CSE's pool closes connections idle for 10 s (pg's default), as they are while the other variants run;
+    // the backends it would open during the window were then not measured (their CPU is counted from the pids
+    // read here). Concurrent reads first make it open its whole pool.
+    if (v.dbPids)
+      await Promise.all(
+        v.cses.flatMap((c) =>
+          Array.from({ length: connections }, () =>
+            expectRsc(send(c.port, 'GET', '/cse-in/bench/read/la', 'Cbench'), 2000),
+          ),
+        ),
+      );
     const others = v.dbPids ? await v.dbPids() : [];
     const meter = cpuMeter(
       v.cses.map((c) => c.child.pid!),
       () => others,
     );
     let cpu: ReturnType<typeof meter.stop> | undefined;
+    const pids = v.cses.map((c) => c.child.pid!);
+    let io0: { syscalls: number; bytes: number }[] = [];
+    let io1: typeof io0 = [];
     const r = await load({
       targets: v.cses.map((c) => ({ port: c.port })),
       connections,
@@ -123,8 +162,14 @@ function http(path: string, request: (i: number) => HttpRequest, expect: number)
       warmup: warm,
       request: (i) => ({ ...request(i), path }),
       expect,
-      onStart: () => meter.start(),
-      onEnd: () => (cpu = meter.stop()),
+      onStart: () => {
+        meter.start();
+        io0 = pids.map(writeIo);
+      },
+      onEnd: () => {
+        cpu = meter.stop();
+        io1 = pids.map(writeIo);
+      },
     });
     return {
       rps: r.rps,
@@ -137,6 +182,8 @@ function http(path: string, request: (i: number) => HttpRequest, expect: number)
       generatorUs: usPerRequest(cpu!.generator, r.requests),
       serverCores: round2(cpu!.server / cpu!.wall),
       machineBusy: round2(cpu!.machineBusy),
+      writes: round1(io1.reduce((n, x, i) => n + x.syscalls - io0[i]!.syscalls, 0) / r.requests),
+      writeKb: round1(io1.reduce((n, x, i) => n + x.bytes - io0[i]!.bytes, 0) / 1024 / r.requests),
     };
   };
 }
@@ -237,13 +284,13 @@ function redact(url: string): string {
 }
 
 /** Starts a CSE for the pg variants; a CSE without the PostgreSQL store (no --db flag) fails here, clearly. */
-async function spawnPgCse(dbUrl: string): Promise<Spawned> {
+async function spawnPgCse(dbUrl: string, dist = distDir): Promise<Spawned> {
   try {
-    return await spawnCse(['--db', dbUrl], { coap: true, dist: distDir });
+    return await spawnCse(['--db', dbUrl], { coap: true, dist });
   } catch (e) {
     const msg = (e as Error).message;
     const hint = /unknown option --db/.test(msg)
-      ? `the CSE in ${distDir} has no --db flag yet (no PostgreSQL store in this build)`
+      ? `the CSE in ${dist} has no --db flag yet (no PostgreSQL store in this build)`
       : 'the CSE did not start with --db';
     throw new Error(`--pg: ${hint}: ${msg.replace(dbUrl, redact(dbUrl))}`, { cause: e });
   }
@@ -276,6 +323,7 @@ async function main() {
   const baselineDist = baselineDir ? join(resolve(baselineDir), 'dist') : '';
   if (baselineDist && !existsSync(join(baselineDist, 'main.js')))
     throw new Error(`--baseline ${baselineDir}: no dist/main.js there (build it: npm ci in that checkout)`);
+  if (baselinePg && !baselineDist) throw new Error('--baseline-pg needs --baseline <checkout>');
 
   // without --pg, a private PostgreSQL cluster (the one the tests use: .ci/postgres) when its binaries are here
   const cluster = !pgUrl && !process.argv.includes('--no-pg') ? startCluster() : undefined;
@@ -310,6 +358,41 @@ async function main() {
       cses: [await start(spawnCse([], { coap: true, dist: distDir }))],
       runs: () => true,
     });
+    if (sqliteDrop.length) {
+      // the schema created and the indexes dropped before the CSE opens the file: its migration finds it current
+      const dir = mkdtempSync(join(tmpdir(), 'cse-bench-'));
+      const db = new Database(join(dir, 'cse.db'));
+      try {
+        db.pragma('journal_mode = WAL');
+        migrateSqlite(db);
+        for (const index of sqliteDrop) db.exec(`DROP INDEX ${index}`);
+      } finally {
+        db.close();
+      }
+      variants.push({
+        name: 'sqlite -idx',
+        cses: [await start(spawnCse([], { coap: true, dist: distDir, dataDir: dir }))],
+        runs: group,
+      });
+    }
+    if (sqliteTempMemory)
+      variants.push({
+        name: 'sqlite tmpmem',
+        cses: [
+          await start(
+            spawnCse([], {
+              coap: true,
+              dist: distDir,
+              // a preload sets the pragma on the CSE's connection: what the CSE would gain with it
+              env: {
+                NODE_OPTIONS:
+                  `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(join(ROOT, 'bench/sqlite-temp-store.mjs')).href}`.trim(),
+              },
+            }),
+          ),
+        ],
+        runs: group,
+      });
     if (baselineDist)
       variants.push({
         name: 'baseline',
@@ -331,7 +414,18 @@ async function main() {
       const first = await start(spawnPgCse(two));
       const second = await start(spawnPgCse(two));
       variants.push({ name: 'pg x2', cses: [first, second], dbPids: () => pgDbs.pids(name2), runs: group });
+      if (baselinePg) {
+        const base = await pgDbs.create('baseline');
+        const name3 = pgDbs.names[2]!;
+        variants.push({
+          name: 'baseline pg',
+          cses: [await start(spawnPgCse(base, baselineDist))],
+          dbPids: () => pgDbs.pids(name3),
+          runs: group,
+        });
+      }
     }
+    if (baselinePg && !pgDbs) throw new Error('--baseline-pg needs a PostgreSQL cluster (--pg <url>, not --no-pg)');
     for (const v of variants) {
       await setupTree(v.cses[0]!.port);
       // the other processes on the same database must see the tree created through the first
@@ -481,9 +575,10 @@ async function main() {
         if (!samples.has(k)) samples.set(k, []);
         samples.get(k)!.push(m);
         console.log(
-          `round ${round}  ${v.name.padEnd(8)} ${s.name.padEnd(30)} ${String(Math.round(m.rps)).padStart(7)} req/s` +
+          `round ${round}  ${v.name.padEnd(11)} ${s.name.padEnd(30)} ${String(Math.round(m.rps)).padStart(7)} req/s` +
             `  p50 ${m.p50} ms  p99 ${m.p99} ms  server ${m.serverUs} µs/req (${m.serverCores} cores)` +
             (m.dbUs ? `  PostgreSQL ${m.dbUs} µs/req` : '') +
+            (m.writes === undefined ? '' : `  writes ${m.writes}/req (${m.writeKb} KB)`) +
             `  generator ${m.generatorUs} µs/req  machine ${Math.round(m.machineBusy * 100)}% busy` +
             (m.errors ? `  (${m.errors} errors)` : ''),
         );
@@ -507,6 +602,8 @@ async function main() {
         dbUs: v.dbPids ? round1(median(ms.map((m) => m.dbUs))) : undefined,
         generatorUs: round1(median(ms.map((m) => m.generatorUs))),
         serverCores: median(ms.map((m) => m.serverCores)),
+        writes: ms[0]!.writes === undefined ? undefined : median(ms.map((m) => m.writes!)),
+        writeKb: ms[0]!.writeKb === undefined ? undefined : median(ms.map((m) => m.writeKb!)),
       };
     };
     const rows: Row[] = [row(floorScenario, floorVariant)];
@@ -521,14 +618,16 @@ async function main() {
     console.log(
       `\n| variant | scenario | req/s | ratio to floor | p50 ms | p99 ms | server CPU µs/req | CPU/req ratio to floor |${
         withDb ? ' PostgreSQL CPU µs/req |' : ''
-      } generator CPU µs/req | target |`,
+      } server write syscalls/req | KB written/req | generator CPU µs/req | target |`,
     );
-    console.log(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${withDb ? ' ---: |' : ''} ---: | --- |`);
+    console.log(
+      `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${withDb ? ' ---: |' : ''} ---: | ---: | ---: | --- |`,
+    );
     for (const r of rows)
       console.log(
         `| ${r.variant} | ${r.scenario}${r.errors ? ` (${r.errors} errors)` : ''} | ${r.rps} | ${r.ratio} | ${r.p50} | ${r.p99} | ${r.cpuUs} | ${r.cpuRatio} |${
           withDb ? ` ${r.dbUs ?? ''} |` : ''
-        } ${r.generatorUs} | ${r.target ?? ''} |`,
+        } ${r.writes ?? ''} | ${r.writeKb ?? ''} | ${r.generatorUs} | ${r.target ?? ''} |`,
       );
 
     // this checkout against the baseline: CPU per request and throughput, medians of the rounds' paired ratios
@@ -551,6 +650,9 @@ async function main() {
       }
     };
     compare('sqlite', 'baseline', 'this checkout (sqlite) against the baseline', 0.05);
+    compare('sqlite tmpmem', 'sqlite', 'this checkout (sqlite) with PRAGMA temp_store = MEMORY against without');
+    compare('sqlite', 'sqlite -idx', `this checkout (sqlite) against itself without ${sqliteDrop.join(', ')}`);
+    compare('pg', 'baseline pg', 'this checkout (pg) against the baseline on PostgreSQL');
     compare('pg x2', 'pg', 'PostgreSQL, two processes against one (req/s combined, CPU/request summed)');
 
     console.log(
@@ -572,6 +674,9 @@ async function main() {
           variants: {
             sqlite: distDir,
             baseline: baselineDist || undefined,
+            baselinePg: baselinePg || undefined,
+            sqliteDrop: sqliteDrop.length ? sqliteDrop : undefined,
+            sqliteTempMemory: sqliteTempMemory || undefined,
             pg: pgUrl ? redact(pgUrl) : undefined,
           },
           rows,
