@@ -19,7 +19,7 @@
  * runs; PostgreSQL: this process plus the cluster's processes serving the database, when the cluster runs on this
  * machine); for SQLite the write syscalls and KB written per insert (/proc/self/io); the store's size afterwards.
  * `--sqlite-temp-store memory` runs SQLite with PRAGMA temp_store = MEMORY on the store's connection (a preload,
- * bench/sqlite-temp-store.mjs; the CSE sets it since 9d83f50): statement journals then stay in memory. The variants run interleaved in `--rounds` rounds (the order reversed
+ * bench/sqlite-temp-store.mjs; the CSE sets it since b3f2b41): statement journals then stay in memory. The variants run interleaved in `--rounds` rounds (the order reversed
  * every other round), since this machine is shared and its speed drifts; the tables give medians, and each index's
  * cost is the median of the rounds' paired differences against the variant with all indexes.
  */
