@@ -37,6 +37,20 @@ export interface CseConfig {
   maxRequestBytes: number;
   /** most resources one response lists (discovery, child listings); beyond it the response is partial */
   maxResults: number;
+  /** notifications: one attempt (a verification, a delivery) gives up after this long, ms */
+  notificationTimeoutMs: number;
+  /** notifications: a target that fails is retried after 1 s, 2 s, 4 s, ... up to this, ms */
+  notificationRetryMaxMs: number;
+  /** notifications queued per target at most; beyond it the oldest are dropped (logged and counted) */
+  notificationQueueMax: number;
+  /** batchNotify without dur: this long, ms (the service provider's default, TS-0004 6.3.5.6) */
+  notificationBatchDurationMs: number;
+  /** verify URL notification targets as well (TS-0001 Table 10.2.10.2-1 verifies only resource-ID targets) */
+  verifyUrlTargets: boolean;
+  /** a container's oldest instances dropped past mni / mbs raise net 4 (TS-0004 7.4.7.2.1 d says they do not) */
+  notifyDroppedInstances: boolean;
+  /** pollingChannelURI: a long poll without rqet is held this long, ms, then 4008 */
+  pollingTimeoutMs: number;
   /** HTTP: the longest the headers and body of a request may take to arrive, in ms */
   httpRequestTimeoutMs: number;
   /** longest resource name, request identifier and originator accepted, in characters */
@@ -198,6 +212,57 @@ export const OPTIONS: Option[] = [
     kind: 'int',
     default: 10_000,
     help: 'most resources a discovery or child listing returns (fc lim is lowered to it); beyond: partial, with the offset to continue',
+  },
+  {
+    key: 'notificationTimeoutMs',
+    flag: 'notification-timeout-ms',
+    kind: 'int',
+    default: 10_000,
+    help: 'one notification attempt (a verification, a delivery) gives up after this long (ms)',
+  },
+  {
+    key: 'notificationRetryMaxMs',
+    flag: 'notification-retry-max-ms',
+    kind: 'int',
+    default: 300_000,
+    help: 'a failing notification target is retried after 1 s, 2 s, 4 s ... up to this (ms)',
+  },
+  {
+    key: 'notificationQueueMax',
+    flag: 'notification-queue-max',
+    kind: 'int',
+    default: 10_000,
+    help: 'notifications kept per target; beyond it the oldest are dropped, logged and counted',
+  },
+  {
+    key: 'notificationBatchDurationMs',
+    flag: 'notification-batch-duration-ms',
+    kind: 'int',
+    default: 10_000,
+    help: 'batchNotify without dur: notifications are gathered this long (ms)',
+  },
+  {
+    key: 'verifyUrlTargets',
+    flag: 'verify-url-targets',
+    kind: 'bool',
+    default: false,
+    help: 'verify URL notification targets too (the spec verifies resource-ID targets only; ACME and TS-0018 SUB/CRE/003 expect URLs verified)',
+    negate: 'no-verify-url-targets',
+  },
+  {
+    key: 'notifyDroppedInstances',
+    flag: 'notify-dropped-instances',
+    kind: 'bool',
+    default: true,
+    help: 'instances a container drops past mni / mbs raise Delete_of_Direct_Child_Resource (net 4); TS-0004 7.4.7.2.1 d says they do not',
+    negate: 'no-notify-dropped-instances',
+  },
+  {
+    key: 'pollingTimeoutMs',
+    flag: 'polling-timeout-ms',
+    kind: 'int',
+    default: 30_000,
+    help: 'a long poll of a pollingChannel without rqet is answered 4008 after this long (ms)',
   },
   {
     key: 'duplicateAeRsc',
@@ -400,6 +465,11 @@ function checkConfig(c: CseConfig) {
   if (c.httpRequestTimeoutMs < 100) throw new ConfigError('http-request-timeout-ms must be at least 100');
   if (c.maxIdLength < 8 || c.maxIdLength > 1024) throw new ConfigError('max-id-length must be between 8 and 1024');
   if (c.maxResults < 1 || c.maxResults > 1_000_000) throw new ConfigError('max-results must be between 1 and 1000000');
+  if (c.notificationTimeoutMs < 100) throw new ConfigError('notification-timeout-ms must be at least 100');
+  if (c.notificationRetryMaxMs < 1000) throw new ConfigError('notification-retry-max-ms must be at least 1000');
+  if (c.notificationQueueMax < 1) throw new ConfigError('notification-queue-max must be at least 1');
+  if (c.notificationBatchDurationMs < 1) throw new ConfigError('notification-batch-duration-ms must be at least 1');
+  if (c.pollingTimeoutMs < 100) throw new ConfigError('polling-timeout-ms must be at least 100');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');
   if (c.releaseVersions.length === 0) throw new ConfigError('release-versions must not be empty');

@@ -11,6 +11,7 @@ import { HttpClient } from './bindings/http/client.js';
 import { BINDINGS } from './bindings/index.js';
 import type { CseConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { Notifications } from './notification/notifications.js';
 import { EventBus } from './events/events.js';
 import { ResultShaper } from './dispatch/result-content.js';
 import { ResourceTree } from './dispatch/tree.js';
@@ -29,7 +30,6 @@ const IN_CSE = 1;
 export class Cse {
   readonly bindings: ProtocolBinding[] = [];
   /** what the CSE sends requests out with (notifications, forwarding), by URI scheme: http, https, coap */
-  readonly clients: ProtocolClients;
   private sweeper?: NodeJS.Timeout;
 
   private constructor(
@@ -38,16 +38,23 @@ export class Cse {
     readonly tree: ResourceTree,
     readonly dispatcher: Dispatcher,
     readonly log: Logger,
-  ) {
-    this.clients = new ProtocolClients([new HttpClient(), new CoapClient({ log: log.child({ client: 'coap' }) })]);
-  }
+    readonly clients: ProtocolClients,
+    /** subscriptions' verification, the notification queue's matcher and its delivery (src/notification/) */
+    readonly notifications: Notifications,
+  ) {}
 
   static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
     const schema = new SchemaRegistry(join(projectRoot(), 'specs'));
-    const types = resourceTypes(config);
+    const clients = new ProtocolClients([
+      new HttpClient({ timeoutMs: config.notificationTimeoutMs }),
+      new CoapClient({ log: log.child({ client: 'coap' }) }),
+    ]);
+    const notifications = new Notifications(config, clients, log.child({ component: 'notifications' }));
+    const types = resourceTypes(config, { subscriptions: notifications });
     const store = await openStore(config, schema, types, log);
     const events = new EventBus(log.child({ component: 'events' }));
     const tree = new ResourceTree(store, schema, config, types, events);
+    notifications.attach(tree);
     const dispatcher = new Dispatcher(
       {
         tree,
@@ -58,7 +65,7 @@ export class Cse {
       },
       log,
     );
-    const cse = new Cse(config, store, tree, dispatcher, log);
+    const cse = new Cse(config, store, tree, dispatcher, log, clients, notifications);
     const serializations = new Serializations();
     try {
       for (const factory of BINDINGS) {
@@ -79,6 +86,7 @@ export class Cse {
       throw e;
     }
     const removed = await tree.sweepExpired();
+    notifications.start();
     let sweeping = false;
     cse.sweeper = setInterval(() => {
       if (sweeping) return; // a slow sweep is never run twice at once
@@ -146,14 +154,32 @@ export class Cse {
     // the CSEBase's acpi is configuration, not API (TS-0004 7.4.3: RO); none means the system policy (src/access/)
     if (c.cseAcpi.length > 0) attrs.acpi = [...c.cseAcpi];
     else delete attrs.acpi;
-    const cb = { ri, pi: '', rn: c.cseRn, srn: c.cseRn, ty: Ty.CSEBase, creator: c.admin, attrs };
+    // what the CSE keeps about it (its subscriptions' mark) is kept
+    const cb = {
+      ri,
+      pi: '',
+      rn: c.cseRn,
+      srn: c.cseRn,
+      ty: Ty.CSEBase,
+      creator: c.admin,
+      attrs,
+      ...(existing?.internal ? { internal: existing.internal } : {}),
+    };
     // several processes on one database may start at once: the first inserts, the others update (one that lost
     // the race to insert runs again and finds the row)
     for (let attempt = 1; ; attempt++) {
       try {
         await this.store.transaction(async (tx) => {
           const current = await tx.lock(ri, 'update');
-          if (current) await tx.update({ ...cb, attrs: { ...cb.attrs, ct: current.attrs.ct } }, current);
+          if (current)
+            await tx.update(
+              {
+                ...cb,
+                attrs: { ...cb.attrs, ct: current.attrs.ct },
+                ...(current.internal ? { internal: current.internal } : {}),
+              },
+              current,
+            );
           else await tx.insert(cb);
         });
         // durable before the CSE says it has started (SQLite group commit commits on the next turn)
@@ -169,7 +195,10 @@ export class Cse {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await Promise.all(this.bindings.map((b) => b.stop()));
+    // what is queued stays queued (in the store) for the next start
+    this.notifications.halt();
     await this.clients.close();
+    await this.notifications.drained();
     await this.store.close();
     this.log.info({ cseId: this.config.cseId }, 'CSE stopped');
   }

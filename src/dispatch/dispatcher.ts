@@ -187,6 +187,18 @@ export class Dispatcher {
         nowTs: ctx.nowTs,
         reader: ctx.store,
       });
+      // a <subscription> needs RETRIEVE on the subscribed-to resource as well (TS-0004 7.4.8.2.1: 4103)
+      if (req.op === Operation.Create && tree.types.get(req.ty!)?.createNeedsRetrieve)
+        await this.access.authorize({
+          originator,
+          op: Privilege.Retrieve,
+          target: found.resource,
+          to: req.to,
+          ip,
+          now: ctx.now,
+          nowTs: ctx.nowTs,
+          reader: ctx.store,
+        });
       // a discovery lists only what the originator may discover (TS-0001 10.2.6.1), responses that carry child
       // resources only those it may retrieve (TS-0001 10.2.6.2); a filter's child and parent conditions count
       // only relatives the originator may see likewise

@@ -21,7 +21,8 @@ import {
   type StoredResource,
 } from '../storage/store.js';
 import { RequestReads } from '../storage/request-reads.js';
-import { EventBus, type ResourceEvent } from '../events/events.js';
+import { EventBus, type DeleteCause, type ResourceEvent } from '../events/events.js';
+import { Ty } from '../resources/type-numbers.js';
 import type { Address } from './addressing.js';
 
 export interface Target {
@@ -95,7 +96,21 @@ export class ResourceTree {
   }
 
   private writeContext(ctx: TypeContext, tx: StoreTransaction): WriteContext {
-    return { store: tx, tx, config: ctx.config, schema: ctx.schema, now: ctx.now, nowTs: ctx.nowTs };
+    return { store: tx, tx, config: ctx.config, schema: ctx.schema, now: ctx.now, nowTs: ctx.nowTs, staged: [] };
+  }
+
+  /**
+   * The end of a write's transaction: its events go to the staged listeners (they may write in it: the
+   * notification queue), and are kept for publishing after the commit (`settle`).
+   */
+  private async stage(w: WriteContext): Promise<ResourceEvent[]> {
+    await this.events.stage(w.tx, w.staged, w.now);
+    return w.staged;
+  }
+
+  /** After the commit of a transaction: its events, in order, for `settle` to publish. */
+  private noteAll(ctx: TypeContext, events: readonly ResourceEvent[]) {
+    for (const e of events) note(ctx, e);
   }
 
   typeOf(ty: number): ResourceType {
@@ -202,7 +217,7 @@ export class ResourceTree {
     checkLabels(attrs.lbl);
     const created = this.store.transaction(async (tx) => {
       const w = this.writeContext(ctx, tx);
-      const parent = await tx.lock(parentRef.ri, parentType.childAdded ? 'update' : 'share');
+      const parent = await tx.lock(parentRef.ri, parentType.childAdded || type.marksParent ? 'update' : 'share');
       if (!parent) throw notFound(`the parent '${parentRef.srn}' no longer exists`);
       // a registration whose AE-ID is taken (by a concurrent one, here or in another process): the configured
       // answer (TS-0004 7.4.5.2.1), before the name, which defaults to the AE-ID
@@ -248,12 +263,20 @@ export class ResourceTree {
           throw new CseError(RSC.CONFLICT, `a resource named '${rn}' exists under '${parent.srn}' already`);
         throw new CseError(RSC.CONFLICT, `a resource with ID '${id}' exists already`);
       }
+      w.staged.push({ type: 'created', resource: r, parent });
       const added = parentType.childAdded?.(w, parent, r);
       if (added) await added;
-      return { r, parent };
+      const mark = type.marksParent;
+      if (mark && !parent.internal?.[mark]) {
+        // the parent now has a child of this type: writes to it look for subscriptions from now on
+        const before = { ...parent, attrs: { ...parent.attrs } };
+        parent.internal = { ...parent.internal, [mark]: true };
+        await tx.update(parent, before);
+      }
+      return { r, events: await this.stage(w) };
     });
-    return created.then(({ r, parent }) => {
-      note(ctx, { type: 'created', resource: r, parent });
+    return created.then(({ r, events }) => {
+      this.noteAll(ctx, events);
       return r;
     });
   }
@@ -300,18 +323,44 @@ export class ResourceTree {
         const after = type.afterUpdate?.(w, r, old);
         if (after) await after;
         await tx.update(r, before);
-        return { resource: r, old, changes };
+        // the update comes first: what a hook did to other resources (instances dropped) follows it
+        w.staged.unshift({ type: 'updated', resource: r, changed: changedNames(old, r.attrs) });
+        const u: Updated = { resource: r, old, changes };
+        return { u, events: await this.stage(w) };
       })
-      .then((u) => {
-        note(ctx, { type: 'updated', resource: u.resource, changed: changedNames(u.old, u.resource.attrs) });
+      .then(({ u, events }) => {
+        this.noteAll(ctx, events);
         return u;
       });
   }
 
+  /**
+   * Changes what the CSE maintains on a resource (a subscription's expirationCounter, its notification
+   * statistics) without an UPDATE: no hook, lt stays, no event. `change` edits the locked copy and returns false
+   * to leave it as it was. Returns the resource as written, or undefined when it is gone.
+   */
+  async maintain(
+    ctx: TypeContext,
+    ri: string,
+    change: (r: StoredResource) => boolean,
+  ): Promise<StoredResource | undefined> {
+    return this.store.transaction(async (tx) => {
+      const r = await tx.lock(ri, 'update');
+      if (!r) return undefined;
+      const before: StoredResource = { ...r, attrs: { ...r.attrs } };
+      if (change(r)) await tx.update(r, before);
+      return r;
+    });
+  }
+
   /** Deletes r and its subtree in one transaction; false when it was gone already. */
-  async delete(ctx: TypeContext, r: StoredResource, cause: 'request' | 'expired' = 'request'): Promise<boolean> {
-    const removed = await this.store.transaction((tx) => this.deleteIn(this.writeContext(ctx, tx), r));
-    if (removed) note(ctx, { type: 'deleted', resource: r, cause });
+  async delete(ctx: TypeContext, r: StoredResource, cause: DeleteCause = 'request'): Promise<boolean> {
+    const { removed, events } = await this.store.transaction(async (tx) => {
+      const w = this.writeContext(ctx, tx);
+      const removed = await this.deleteIn(w, r, cause);
+      return { removed, events: await this.stage(w) };
+    });
+    this.noteAll(ctx, events);
     return removed;
   }
 
@@ -326,24 +375,88 @@ export class ResourceTree {
     if (ctx.events) this.events.publish(ctx.events.splice(0));
   }
 
-  /** A RETRIEVE of r: a type that reports it raises 'retrievedEmpty' when r has no child (only if anyone listens). */
+  /**
+   * A RETRIEVE of r: a type that reports it raises 'retrievedEmpty' when r has no child, when anyone listens or
+   * r is subscribed to (then staged in a transaction of its own, so its notifications are queued durably).
+   */
   async retrieved(ctx: TypeContext, r: StoredResource): Promise<void> {
-    if (!this.events.active || !this.types.get(r.ty)?.reportsEmptyRetrieve) return;
-    if ((await ctx.store.children(r.ri, { limit: 1 })).length === 0) note(ctx, { type: 'retrievedEmpty', resource: r });
+    const ty = this.types.get(r.ty)?.reportsEmptyRetrieve;
+    if (ty === undefined) return;
+    const subscribed = r.internal?.subscribed === true;
+    if (!subscribed && !this.events.active) return;
+    if ((await ctx.store.children(r.ri, { ty, limit: 1 })).length > 0) return;
+    const event: ResourceEvent = { type: 'retrievedEmpty', resource: r };
+    if (!subscribed) return note(ctx, event);
+    const events = await this.store.transaction(async (tx) => {
+      const w = this.writeContext(ctx, tx);
+      w.staged.push(event);
+      return this.stage(w);
+    });
+    this.noteAll(ctx, events);
+  }
+
+  /** the types whose subtree may hold a <subscription> (a contentInstance's cannot): deletes look for them */
+  private readonly holdsSubscriptions = new Map<number, boolean>();
+
+  private mayHoldSubscriptions(ty: number, seen = new Set<number>()): boolean {
+    const known = this.holdsSubscriptions.get(ty);
+    if (known !== undefined) return known;
+    if (ty === Ty.subscription) return true;
+    seen.add(ty);
+    const children = (this.schema.spec(ty)?.childTypes ?? []).filter((c) => this.types.has(c));
+    const holds = children.some((c) => c === Ty.subscription || (!seen.has(c) && this.mayHoldSubscriptions(c, seen)));
+    if (seen.size === 1) this.holdsSubscriptions.set(ty, holds);
+    return holds;
   }
 
   /**
    * Removes r and its subtree inside a transaction; the parent's type keeps its bookkeeping (cni / cbs). The
-   * parent is locked first when it keeps any (the order creators lock in: parent, then child).
+   * parent is locked first when it keeps any (the order creators lock in: parent, then child). The subscriptions
+   * in the subtree are read first: the event names them (deletion notices).
    */
-  private async deleteIn(w: WriteContext, r: StoredResource): Promise<boolean> {
+  private async deleteIn(w: WriteContext, r: StoredResource, cause: DeleteCause): Promise<boolean> {
     const parentRef = r.pi ? await w.tx.get(r.pi) : undefined;
     const parentType = parentRef && this.types.get(parentRef.ty);
-    const parent = parentRef && parentType?.childRemoved ? await w.tx.lock(parentRef.ri, 'update') : undefined;
+    const mark = this.types.get(r.ty)?.marksParent;
+    const parent =
+      parentRef && (parentType?.childRemoved || mark) ? await w.tx.lock(parentRef.ri, 'update') : undefined;
+    const subscriptions = this.mayHoldSubscriptions(r.ty) ? await this.subscriptionsIn(w.tx, r) : [];
     const removed = await w.tx.deleteSubtree(r);
     if (removed === 0) return false;
-    if (parent) await parentType!.childRemoved!(w, parent, r);
+    if (parent && parentType?.childRemoved) await parentType.childRemoved(w, parent, r);
+    if (parent && mark && parent.internal?.[mark]) {
+      // the mark stays while another child of the type is left
+      const others = await w.tx.children(parent.ri, { ty: r.ty, limit: 1 });
+      if (others.length === 0) {
+        const current = (await w.tx.get(parent.ri)) ?? parent;
+        const { [mark]: _gone, ...rest } = current.internal ?? {};
+        const next: StoredResource = { ...current, attrs: { ...current.attrs } };
+        if (Object.keys(rest).length > 0) next.internal = rest;
+        else delete next.internal;
+        await w.tx.update(next, current);
+      }
+    }
+    w.staged.push({ type: 'deleted', resource: r, cause, parent: parent ?? parentRef, subscriptions });
     return true;
+  }
+
+  /** the <subscription> resources of r's subtree, r included (one indexed query on (ty, srn)) */
+  private async subscriptionsIn(tx: StoreTransaction, r: StoredResource): Promise<StoredResource[]> {
+    if (r.ty === Ty.subscription) return [r];
+    const found: StoredResource[] = [];
+    for (;;) {
+      // nowTs '': the expired ones too (a subscription that expired unswept still gets its deletion notice)
+      const page = await tx.discover({
+        root: r,
+        filter: { conditions: [{ k: 'ty', rel: 'self', values: [Ty.subscription] }], or: false },
+        nowTs: '',
+        offset: 0,
+        limit: 1000,
+        ...(found.length ? { after: { srn: found[found.length - 1]!.srn } } : {}),
+      });
+      found.push(...page);
+      if (page.length < 1000) return found;
+    }
   }
 
   /**
@@ -390,14 +503,14 @@ export class ResourceTree {
       const due = await this.store.expired(ctx.nowTs, batch);
       if (due.length === 0) return removed;
       // one transaction for the batch; a root whose ancestor went earlier in it is gone already
-      const gone = await this.store.transaction(async (tx) => {
+      const { gone, events } = await this.store.transaction(async (tx) => {
         const w = this.writeContext(ctx, tx);
-        const list: StoredResource[] = [];
-        for (const r of due) if ((await tx.get(r.ri)) && (await this.deleteIn(w, r))) list.push(r);
-        return list;
+        let gone = 0;
+        for (const r of due) if ((await tx.get(r.ri)) && (await this.deleteIn(w, r, 'expired'))) gone++;
+        return { gone, events: await this.stage(w) };
       });
-      for (const r of gone) note(ctx, { type: 'deleted', resource: r, cause: 'expired' });
-      removed += gone.length;
+      this.noteAll(ctx, events);
+      removed += gone;
       await this.settle(ctx);
       if (due.length < batch) return removed;
     }

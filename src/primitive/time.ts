@@ -35,3 +35,18 @@ export function normalizeTimestamp(text: string): string | undefined {
   const ms = parseTimestamp(text);
   return ms === undefined ? undefined : toTimestamp(ms);
 }
+
+/**
+ * xs:duration (ISO 8601: PnYnMnWnDTnHnMnS) -> ms; years and months as 365 and 30 days (a notification window
+ * or batch duration, where calendar exactness does not matter). undefined when it is no duration.
+ */
+export function parseDuration(text: string): number | undefined {
+  const m =
+    /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
+      text,
+    );
+  if (!m) return undefined;
+  const n = (i: number) => Number(m[i] ?? 0);
+  const days = n(1) * 365 + n(2) * 30 + n(3) * 7 + n(4);
+  return Math.round(((days * 24 + n(5)) * 60 + n(6)) * 60_000 + n(7) * 1000);
+}

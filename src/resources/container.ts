@@ -1,7 +1,7 @@
 /**
  * <container> (TS-0004 7.4.6). Keeps cni / cbs / st in step with its contentInstances and enforces
- * mni / mbs by removing the oldest instances (TS-0004 7.4.7.2.1 step 2; these removals raise no
- * child-deletion notifications).
+ * mni / mbs by removing the oldest instances (TS-0004 7.4.7.2.1 step 2); each removal is a child deletion
+ * event (net 4) for the container's subscribers.
  */
 import { CseError, RSC, notFound } from '../primitive/status.js';
 import type { StoredResource } from '../storage/store.js';
@@ -26,6 +26,9 @@ async function enforceLimits(ctx: WriteContext, cnt: StoredResource) {
     const oldest = await ctx.tx.oldestChild(cnt.ri, Ty.contentInstance);
     if (!oldest) break;
     await ctx.tx.deleteSubtree(oldest);
+    // a child deletion for the container's subscribers (net 4; the issue asks for these too, TS-0004 7.4.7.2.1
+    // names none): the instance dropped for the limits
+    ctx.staged.push({ type: 'deleted', resource: oldest, cause: 'limit', parent: cnt, subscriptions: [] });
     a.cni = (a.cni as number) - 1;
     a.cbs = (a.cbs as number) - ((oldest.attrs.cs as number) ?? 0);
   }
@@ -34,7 +37,7 @@ async function enforceLimits(ctx: WriteContext, cnt: StoredResource) {
 export const container: ResourceType = {
   ty: Ty.container,
   virtualNames: VIRTUAL,
-  reportsEmptyRetrieve: true,
+  reportsEmptyRetrieve: Ty.contentInstance,
 
   checkChildName(_ctx, _parent, rn) {
     // la / ol name the virtual latest / oldest resources (TS-0004 6.8; TS-0018 DMR/CRE/010, 011)

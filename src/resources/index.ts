@@ -9,7 +9,25 @@ import { container } from './container.js';
 import { contentInstance } from './content-instance.js';
 import { cseBase } from './cse-base.js';
 import type { ResourceType } from './resource-type.js';
+import { subscription, type SubscriptionServices } from './subscription.js';
 
-export function resourceTypes(config: CseConfig): ReadonlyMap<number, ResourceType> {
-  return new Map([accessControlPolicy, cseBase, ae(config), container, contentInstance].map((t) => [t.ty, t]));
+/** What some types need from the CSE's services (a subscription verifies its targets). */
+export interface TypeServices {
+  subscriptions: SubscriptionServices;
+}
+
+/** for a store opened without a CSE around it (tools, benches): a subscription cannot be created there */
+const NO_SERVICES: TypeServices = {
+  subscriptions: {
+    verify: () => Promise.reject(new Error('no notification service')),
+    schemes: () => [],
+  },
+};
+
+export function resourceTypes(config: CseConfig, services = NO_SERVICES): ReadonlyMap<number, ResourceType> {
+  return new Map(
+    [accessControlPolicy, cseBase, ae(config), container, contentInstance, subscription(services.subscriptions)].map(
+      (t) => [t.ty, t],
+    ),
+  );
 }

@@ -30,6 +30,11 @@ export interface TypeContext {
 /** Inside a transaction: reads see its writes, and `tx` writes. */
 export interface WriteContext extends TypeContext {
   readonly tx: StoreTransaction;
+  /**
+   * what this transaction changed so far, staged before it commits (src/events/events.ts): a hook that writes
+   * beyond its own resource adds what it did (a container its oldest instances dropped past mni / mbs)
+   */
+  readonly staged: ResourceEvent[];
 }
 
 export type ApiOperation = 'create' | 'retrieve' | 'update' | 'delete';
@@ -83,8 +88,43 @@ export interface ResourceType {
    */
   childAdded?(ctx: WriteContext, parent: StoredResource, child: StoredResource): Maybe<void>;
   childRemoved?(ctx: WriteContext, parent: StoredResource, child: StoredResource): Maybe<void>;
-  /** a RETRIEVE of a resource of this type with no child raises a 'retrievedEmpty' event (a container: net 5) */
-  readonly reportsEmptyRetrieve?: boolean;
+  /**
+   * the parent carries this mark (StoredResource.internal) while it has a child of this type: a <subscription>
+   * marks its subscribed-to resource, so writes to resources nobody subscribed to never look for subscriptions
+   */
+  readonly marksParent?: 'subscribed';
+  /** a CREATE of this type also needs RETRIEVE on the parent (a subscription on the subscribed-to resource) */
+  readonly createNeedsRetrieve?: boolean;
+  /**
+   * the code for a CREATE under a parent whose type does not allow this type (default 4108); a <subscription>
+   * under a resource that cannot be subscribed to is 5203 (TS-0004 7.4.8.2.1)
+   */
+  readonly invalidParentRsc?: number;
+  /**
+   * Runs before the transaction of a CREATE (so it may wait on the network without holding the store): a
+   * <subscription> verifies its notification targets (TS-0004 7.4.8.2.1). `ri` is the ri the resource will have.
+   */
+  prepareCreate?(
+    ctx: TypeContext,
+    parent: StoredResource,
+    attrs: Attributes,
+    req: RequestPrimitive,
+    originator: string,
+    ri: string,
+  ): Promise<void>;
+  /** the same before an UPDATE's transaction (a <subscription>: targets added to nu are verified) */
+  prepareUpdate?(
+    ctx: TypeContext,
+    r: StoredResource,
+    changes: Attributes,
+    req: RequestPrimitive,
+    originator: string,
+  ): Promise<void>;
+  /**
+   * a RETRIEVE of a resource of this type with no child of this type raises a 'retrievedEmpty' event (a
+   * container without contentInstances: net 5; its subscriptions are children too, and do not count)
+   */
+  readonly reportsEmptyRetrieve?: number;
   /** the names of this type's virtual children (TS-0004 6.8), e.g. `la` / `ol` of a container */
   readonly virtualNames?: ReadonlySet<string>;
   /** virtual children, e.g. `la` / `ol`: the resource they stand for, or a CseError */

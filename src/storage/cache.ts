@@ -15,6 +15,7 @@
  * there are none.
  */
 import { settled, type SqliteStore, type SyncOps } from './sqlite.js';
+import type { OutboundNotification } from './queue.js';
 import type { ChildQuery, DiscoveryQuery, ResourceStore, StoreTransaction, StoredResource } from './store.js';
 
 type Change = { inserted: StoredResource } | { updated: StoredResource } | { removed: StoredResource };
@@ -126,6 +127,10 @@ export class CachedStore implements ResourceStore {
       pending.catch(() => this.clear());
     }
     return pending;
+  }
+
+  get queue() {
+    return this.inner.queue;
   }
 
   holdsLease(name: string): Promise<boolean> {
@@ -287,6 +292,10 @@ class CachedTransaction implements StoreTransaction {
       this.changes.push({ removed: r });
       return n;
     });
+  }
+
+  enqueue(list: readonly OutboundNotification[]) {
+    return settled(() => this.ops.enqueue(list));
   }
 
   private mine(r: StoredResource, v: StoredResource | null) {

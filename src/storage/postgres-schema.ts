@@ -73,6 +73,32 @@ CREATE INDEX resources_by_type_srn ON resources (ty, srn);
 CREATE INDEX resources_by_ct ON resources (ct);
 CREATE INDEX resources_by_cnf ON resources (cnf) WHERE cnf IS NOT NULL;`,
   },
+  {
+    version: 3,
+    description: 'the outbound notification queue and the state of each notification target',
+    // times are ms since the epoch; a notification is removed once delivered (src/storage/queue.ts)
+    sql: `
+CREATE TABLE notifications (
+  id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- queue order
+  target  text COLLATE "C" NOT NULL,
+  sub     text COLLATE "C" NOT NULL,
+  created bigint NOT NULL,
+  request text NOT NULL
+);
+CREATE INDEX notifications_by_target ON notifications (target, id);
+CREATE TABLE notification_targets (
+  target       text COLLATE "C" PRIMARY KEY,
+  next_try     bigint NOT NULL DEFAULT 0,
+  failures     int NOT NULL DEFAULT 0,
+  last_error   text,
+  last_try     bigint,
+  last_success bigint,
+  delivered    bigint NOT NULL DEFAULT 0,
+  dropped      bigint NOT NULL DEFAULT 0,
+  owner        text,
+  lease_until  bigint NOT NULL DEFAULT 0
+);`,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

@@ -31,6 +31,8 @@ import {
   type StoreTransaction,
   type StoredResource,
 } from './store.js';
+import { ENQUEUE_SQL, PostgresQueue, enqueueValues } from './postgres-queue.js';
+import type { OutboundNotification } from './queue.js';
 import { LEASE_LOCK_SPACE, POSTGRES_SCHEMA_VERSION, migratePostgres } from './postgres-schema.js';
 
 export {
@@ -264,6 +266,12 @@ class PgTransaction extends Reads implements StoreTransaction {
     this.send(labelsChanged ? q('updateLabelled', [...values, labelsOf(r.attrs.lbl)]) : q('update', values));
   }
 
+  async enqueue(list: readonly OutboundNotification[]) {
+    if (list.length === 0) return;
+    // like update: nothing to wait for, it travels with the next statement or the COMMIT
+    this.send({ name: 'enqueue', text: ENQUEUE_SQL, values: enqueueValues(list) });
+  }
+
   async deleteSubtree(r: StoredResource) {
     const range = [r.srn, `${r.srn}/`, `${r.srn}0`];
     // The root first (FOR UPDATE waits for the creators holding it 'share', and new ones wait for us): a fixed
@@ -313,6 +321,7 @@ export interface PostgresStoreOptions {
 
 export class PostgresStore extends Reads implements ResourceStore {
   readonly kind = 'postgres';
+  readonly queue: PostgresQueue;
   private closed = false;
   private lease?: LeaseSession;
   private leaseOpening?: Promise<LeaseSession>;
@@ -323,6 +332,9 @@ export class PostgresStore extends Reads implements ResourceStore {
     private readonly log?: Logger,
   ) {
     super();
+    this.queue = new PostgresQueue(<R extends pg.QueryResultRow>(query: pg.QueryConfig) =>
+      this.pool.query<R>(query).catch((e: unknown) => Promise.reject(unavailable(e))),
+    );
   }
 
   /** Connects, brings the schema to the newest version and returns the store. */

@@ -63,6 +63,32 @@ CREATE INDEX IF NOT EXISTS resources_by_type_srn ON resources (ty, srn);
 CREATE INDEX IF NOT EXISTS resources_by_ct ON resources (ct);
 CREATE INDEX IF NOT EXISTS resources_by_cnf ON resources (cnf) WHERE cnf IS NOT NULL;`,
   },
+  {
+    version: 4,
+    description: 'the outbound notification queue and the state of each notification target',
+    // times are ms since the epoch; a notification is removed once delivered (src/storage/queue.ts)
+    sql: `
+CREATE TABLE IF NOT EXISTS notifications (
+  id      INTEGER PRIMARY KEY,        -- queue order
+  target  TEXT NOT NULL,
+  sub     TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  request TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_by_target ON notifications (target, id);
+CREATE TABLE IF NOT EXISTS notification_targets (
+  target       TEXT PRIMARY KEY,
+  next_try     INTEGER NOT NULL DEFAULT 0,
+  failures     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  last_try     INTEGER,
+  last_success INTEGER,
+  delivered    INTEGER NOT NULL DEFAULT 0,
+  dropped      INTEGER NOT NULL DEFAULT 0,
+  owner        TEXT,
+  lease_until  INTEGER NOT NULL DEFAULT 0
+);`,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;

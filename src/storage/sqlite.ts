@@ -19,6 +19,8 @@ import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } f
 import { dirname } from 'node:path';
 import { depthOf, discoverySql } from '../discovery/sql.js';
 import { migrateSqlite } from './sqlite-schema.js';
+import { SqliteQueue } from './sqlite-queue.js';
+import type { OutboundNotification } from './queue.js';
 import {
   DuplicateResourceError,
   documentOf,
@@ -104,7 +106,12 @@ export class SyncOps {
   constructor(
     private readonly s: Statements,
     private readonly db: Database.Database,
+    private readonly queue: SqliteQueue,
   ) {}
+
+  enqueue(list: readonly OutboundNotification[]) {
+    this.queue.enqueue(list);
+  }
 
   discover(q: DiscoveryQuery) {
     const { text, values } = discoverySql(q, 'sqlite');
@@ -195,12 +202,13 @@ export class SqliteStore implements ResourceStore {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
   readonly ops: SyncOps;
+  readonly queue: SqliteQueue;
   private readonly tx: StoreTransaction;
 
   private readonly groupCommit: boolean;
-  /** a transaction (or a commit) is running; reads and other transactions wait in `queue`, in order */
+  /** a transaction (or a commit) is running; reads and other transactions wait in `waiting`, in order */
   private busy = false;
-  private readonly queue: Waiter[] = [];
+  private readonly waiting: Waiter[] = [];
   private batch?: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
   private closed = false;
 
@@ -226,7 +234,12 @@ export class SqliteStore implements ResourceStore {
     this.db.pragma('temp_store = MEMORY');
     migrateSqlite(this.db);
     this.stmt = prepare(this.db);
-    this.ops = new SyncOps(this.stmt, this.db);
+    this.queue = new SqliteQueue(
+      this.db,
+      (fn) => this.transaction(() => settled(fn)),
+      (fn) => this.read(fn),
+    );
+    this.ops = new SyncOps(this.stmt, this.db, this.queue);
     const ops = this.ops;
     // inside a transaction the queue is held already: everything runs at once
     this.tx = {
@@ -242,6 +255,7 @@ export class SqliteStore implements ResourceStore {
       insert: (r) => settled(() => ops.insert(r)),
       update: (r, before) => settled(() => ops.update(r, before)),
       deleteSubtree: (r) => settled(() => ops.deleteSubtree(r)),
+      enqueue: (list) => settled(() => ops.enqueue(list)),
     };
   }
 
@@ -249,7 +263,7 @@ export class SqliteStore implements ResourceStore {
   private read<T>(fn: () => T): Promise<T> {
     if (!this.busy) return settled(fn);
     return new Promise<T>((resolve, reject) =>
-      this.queue.push({
+      this.waiting.push({
         read: () => {
           try {
             resolve(fn());
@@ -266,12 +280,12 @@ export class SqliteStore implements ResourceStore {
       this.busy = true;
       return undefined;
     }
-    return new Promise<void>((resolve) => this.queue.push({ hold: resolve }));
+    return new Promise<void>((resolve) => this.waiting.push({ hold: resolve }));
   }
 
   /** Runs the reads waiting at the head of the queue, then hands the connection to the next holder or frees it. */
   private next() {
-    for (let w = this.queue.shift(); w; w = this.queue.shift()) {
+    for (let w = this.waiting.shift(); w; w = this.waiting.shift()) {
       if (w.read) w.read();
       else return w.hold!();
     }

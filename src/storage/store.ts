@@ -46,6 +46,11 @@ export interface Internal {
    * not inherit its grants
    */
   acpi?: string[];
+  /**
+   * set while the resource has <subscription> children: a write to a resource without this pays nothing for
+   * notifications (src/notification/), one with it looks its subscriptions up in the same transaction
+   */
+  subscribed?: true;
 }
 
 /** the key of `internal` inside the stored attribute document (no attribute short name starts with '@') */
@@ -85,6 +90,7 @@ export type LockMode = 'share' | 'update';
 
 export type { DiscoveryQuery } from '../discovery/sql.js';
 import type { DiscoveryQuery } from '../discovery/sql.js';
+import type { NotificationQueue, OutboundNotification } from './queue.js';
 
 /** What can be read, inside a transaction or outside. */
 export interface StoreReader {
@@ -114,11 +120,15 @@ export interface StoreTransaction extends StoreReader {
   update(r: StoredResource, before?: StoredResource): Promise<void>;
   /** removes the resource and its whole subtree; returns how many resources went */
   deleteSubtree(r: StoredResource): Promise<number>;
+  /** queues notifications, committed (or rolled back) with the transaction (src/storage/queue.ts) */
+  enqueue(list: readonly OutboundNotification[]): Promise<void>;
 }
 
 export interface ResourceStore extends StoreReader {
   /** 'sqlite' (one process owns the file) or 'postgres' (several processes may share the database) */
   readonly kind: 'sqlite' | 'postgres';
+  /** the outbound notification queue, in the same database */
+  readonly queue: NotificationQueue;
   /** resources whose et is before `now` (a oneM2M timestamp), oldest first */
   expired(now: string, limit: number): Promise<StoredResource[]>;
   /**

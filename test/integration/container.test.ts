@@ -136,7 +136,7 @@ describe('container (TS-0004 7.4.6)', () => {
       4108,
     );
     expect((await request({ path: '/cse-in/cntae', fr: AE, ty: 4, body: { 'm2m:cin': { con: 'x' } } })).rsc).toBe(4108);
-    expect((await request({ path, fr: AE, ty: 23, body: { 'm2m:sub': {} } })).rsc).toBe(5001);
+    expect((await request({ path, fr: AE, ty: 16, body: { 'm2m:csr': {} } })).rsc).toBe(5001);
   });
 });
 

@@ -98,13 +98,24 @@ describe('events after commit', () => {
     expect(seen).toEqual([]);
   });
 
-  it('instances removed past mni raise no delete event; the new instance is created', async () => {
+  it('instances removed past mni are delete events with cause limit, after the create that pushed them out', async () => {
     expect((await request({ path: '/cse-in/ev', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'c3', mni: 1 } } })).rsc).toBe(
       2001,
     );
     for (const con of ['1', '2', '3'])
       expect((await request({ path: '/cse-in/ev/c3', fr: AE, ty: 4, body: { 'm2m:cin': { con } } })).rsc).toBe(2001);
-    expect(seen.map((e) => e.type)).toEqual(['created', 'created', 'created', 'created']);
+    expect(seen.map((e) => (e.type === 'deleted' ? `deleted ${e.cause}` : e.type))).toEqual([
+      'created',
+      'created',
+      'created',
+      'deleted limit',
+      'created',
+      'deleted limit',
+    ]);
+    // the one dropped is the oldest, and the event names its container
+    const drop = seen[3] as Extract<ResourceEvent, { type: 'deleted' }>;
+    expect(drop.resource.ri).toBe(seen[1]!.resource.ri);
+    expect(drop.parent?.srn).toBe('cse-in/ev/c3');
   });
 
   it('a retrieve of a container with no child raises retrievedEmpty; with a child it does not', async () => {

@@ -131,6 +131,32 @@ describe('HTTP binding stop', () => {
     expect(answers[1]).toMatch(/\r\nConnection: close\r\n/i);
   });
 
+  it('pipelined requests answered out of order while stopping: both answers go out, the last request closes', async () => {
+    ({ t } = await startWithAe(AE, 'stop'));
+    const port = Number(new URL(t.url).port);
+    const dispatcher = t.cse.dispatcher;
+    const process = dispatcher.process.bind(dispatcher);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    vi.spyOn(dispatcher, 'process').mockImplementation(async (req: RequestPrimitive, context) => {
+      await gate;
+      // the first one finishes after the second
+      if (req.rqi === 'q1') await new Promise((resolve) => setTimeout(resolve, 100));
+      return process(req, context);
+    });
+    const peer = await open(port, createContainer('q1', 'q1') + createContainer('q2', 'q2'));
+    await vi.waitFor(() => expect(dispatcher.process).toHaveBeenCalledTimes(2));
+    const stopping = t.stop();
+    t = undefined;
+    release();
+    await stopping;
+    await peer.closed;
+    const answers = peer.text().split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((a) => /X-M2M-RI: (\w+)/.exec(a)?.[1])).toEqual(['q1', 'q2']);
+    expect(answers[0]).not.toMatch(/\r\nConnection: close\r\n/i);
+    expect(answers[1]).toMatch(/\r\nConnection: close\r\n/i);
+  });
+
   it('a request pipelined behind an answer that closes the connection is not executed (it could not be answered)', async () => {
     ({ t } = await startWithAe(AE, 'stop', { maxRequestBytes: 1000 }));
     const port = Number(new URL(t.url).port);

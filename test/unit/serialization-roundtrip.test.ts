@@ -87,6 +87,9 @@ const STRING_MAKERS: ((r: Rng) => string)[] = [
     `${r.pick(['text', 'application', 'image'])}/${token(r, 6)}:${r.int(0, 2)}${r.chance(0.5) ? `:${r.int(0, 5)}` : ''}`,
   (r) => `${r.pick(['http', 'coap', 'mqtt', 'ws'])}://h${r.int(0, 255)}.example.org:${r.int(1, 65535)}/${token(r, 5)}`,
   (r) => `/${token(r, 6)}/${token(r, 6)}`,
+  // xs:duration
+  (r) => `PT${r.int(1, 3600)}S`,
+  (r) => `P${r.int(0, 9)}DT${r.int(0, 23)}H${r.int(0, 59)}M`,
 ];
 
 function text(r: Rng): string {

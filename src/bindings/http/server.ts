@@ -142,10 +142,9 @@ export class HttpBinding implements ProtocolBinding {
    * requests read on a socket and not answered yet (pipelined ones included), how many of them have arrived
    * whole (a stop waits for those), and what to do once none is left
    */
-  private readonly inFlight = new WeakMap<
-    object,
-    { n: number; received: number; unreplied: number; then?: () => void }
-  >();
+  private readonly inFlight = new WeakMap<object, { n: number; received: number; latest: number; then?: () => void }>();
+  /** each request's place among those read on its connection (1, 2, ...) */
+  private readonly order = new WeakMap<ServerResponse, number>();
   /**
    * sockets whose answer carried `Connection: close`: a request pipelined behind it could never be answered, so it
    * is not executed either (the client sees no answer and may safely send it again)
@@ -158,9 +157,9 @@ export class HttpBinding implements ProtocolBinding {
   private track(req: IncomingMessage, res: ServerResponse): () => void {
     const socket = req.socket;
     let open = this.inFlight.get(socket);
-    if (!open) this.inFlight.set(socket, (open = { n: 0, received: 0, unreplied: 0 }));
+    if (!open) this.inFlight.set(socket, (open = { n: 0, received: 0, latest: 0 }));
+    this.order.set(res, ++open.latest);
     open.n++;
-    open.unreplied++;
     let done = false;
     let received = false;
     const answered = () => {
@@ -331,12 +330,9 @@ export class HttpBinding implements ProtocolBinding {
     // of requests pipelined behind it, which are being executed
     const socket = res.req.socket;
     const open = this.inFlight.get(socket);
-    // the answers of one connection go out in order: the last one replied to is the last one sent
-    if (open && !this.replied.has(res)) {
-      this.replied.add(res);
-      open.unreplied--;
-    }
-    const last = !open || open.unreplied <= 0;
+    // the answers of one connection go out in the order of its requests (node queues an answer ready early):
+    // the answer to the last request read is the last one sent, whichever is replied to first
+    const last = !open || (this.order.get(res) ?? 0) >= open.latest;
     if (close || (this.stopping && last)) {
       headers.Connection = 'close';
       this.closing.add(socket);

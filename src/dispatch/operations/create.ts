@@ -32,8 +32,12 @@ export const create: OperationHandler = {
     const spec = tree.schema.spec(ty)!;
     const parent = target.resource;
     const parentSpec = tree.schema.spec(parent.ty)!;
+    const type = tree.typeOf(ty);
     if (!parentSpec.childTypes.includes(ty))
-      throw new CseError(RSC.INVALID_CHILD_RESOURCE_TYPE, `a ${spec.ln} cannot be created under a ${parentSpec.ln}`);
+      throw new CseError(
+        type.invalidParentRsc ?? RSC.INVALID_CHILD_RESOURCE_TYPE,
+        `a ${spec.ln} cannot be created under a ${parentSpec.ln}`,
+      );
 
     const attrs = contentOf(req.pc, `m2m:${spec.sn}`);
     if (!attrs) throw badRequest(`the content must be one 'm2m:${spec.sn}' object for resource type ${ty}`);
@@ -43,7 +47,14 @@ export const create: OperationHandler = {
     // name defaults to the ri. The tree refuses an ri registered already (config.duplicateAeRsc)
     const reg = target.registrant;
     if (reg) attrs.rn ??= reg.ri;
-    const created = await tree.create(ctx, parent, ty, attrs, req, reg?.id ?? target.originator.id, reg?.ri);
+    const creator = reg?.id ?? target.originator.id;
+    let ri = reg?.ri;
+    if (type.prepareCreate) {
+      // before the transaction, with the ri the resource will have: a subscription verifies its targets
+      ri ??= tree.newResourceId(spec.sn);
+      await type.prepareCreate(ctx, parent, attrs, req, creator, ri);
+    }
+    const created = await tree.create(ctx, parent, ty, attrs, req, creator, ri);
 
     const result: OperationResult = { rsc: RSC.CREATED, location: created.srn };
     if (rcn === 9) {

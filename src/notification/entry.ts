@@ -1,0 +1,27 @@
+/**
+ * What a queued notification holds (the `request` JSON of src/storage/queue.ts): the NOTIFY's content as built
+ * when the event happened, and the subscription's policies at that moment, so that delivery needs no read of
+ * the subscription (which may be gone by then: a deletion notice outlives its subscription).
+ */
+export interface QueueEntry {
+  /** 'event' a notification of an event (m2m:sgn with nev), 'deletion' a subscription deletion notice (sud) */
+  kind: 'event' | 'deletion';
+  /** the content: {"m2m:sgn": {...}} */
+  pc: Record<string, unknown>;
+  /** the NOTIFY's eventCategory (nec, or 4 latest with ln) */
+  ec?: number;
+  /** batchNotify: gather up to num within durMs, sent as one m2m:agn (TS-0001 10.2.10.7) */
+  bn?: { num?: number; durMs: number };
+  /** latestNotify: of what is waiting for this subscription, only the newest goes */
+  ln?: boolean;
+  /** rateLimit: at most mnn per window of twwMs */
+  rl?: { mnn: number; twwMs: number };
+  /** pendingNotification: 1 sendLatest (after an outage, only the newest waiting), 2 sendAllPending */
+  pn?: number;
+  /** notificationStatsEnable: count sends and answers in the subscription's nsi */
+  nse?: boolean;
+}
+
+export function parseEntry(request: string): QueueEntry {
+  return JSON.parse(request) as QueueEntry;
+}
