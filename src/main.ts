@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-/** Command-line entry: read the configuration, start the CSE, stop it gracefully on SIGTERM / SIGINT. */
+/**
+ * Command-line entry: read the configuration, start the CSE, stop it gracefully on SIGTERM / SIGINT.
+ * `onem2m-cse notifications [--json]` prints the notification targets' state instead (src/notification/status.ts).
+ */
 import { pino } from 'pino';
 import { ConfigError, helpText, loadConfig } from './config.js';
 import { Cse } from './cse.js';
+import { conditionOf, formatStates, readTargetStates } from './notification/status.js';
 
 async function main() {
+  // `onem2m-cse notifications [--json] [flags]`: the notification targets' state, from the store the flags name
+  const args = process.argv.slice(2);
+  const status = args[0] === 'notifications';
+  const json = status && args.includes('--json');
   let parsed;
   try {
-    parsed = loadConfig(process.argv.slice(2));
+    parsed = loadConfig(status ? args.slice(1).filter((a) => a !== '--json') : args);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -17,6 +25,19 @@ async function main() {
   }
   if (parsed.help) {
     process.stdout.write(`${helpText()}\n`);
+    return;
+  }
+  if (status) {
+    const states = await readTargetStates(parsed.config);
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(
+            states.map((s) => ({ ...s, state: conditionOf(s) })),
+            null,
+            2,
+          )}\n`
+        : formatStates(states),
+    );
     return;
   }
   const log = pino({ level: parsed.config.logLevel });

@@ -89,7 +89,13 @@ export class Delivery {
   constructor(private readonly o: DeliveryOptions) {}
 
   start() {
-    this.schedule(0);
+    this.o.queue.recover().then(
+      () => this.schedule(0),
+      (err: unknown) => {
+        this.o.log.warn({ err }, 'stale notification leases not released');
+        this.schedule(0);
+      },
+    );
   }
 
   /** Notifications were queued for these targets (after their commit): look now. */
@@ -199,8 +205,9 @@ export class Delivery {
       }
       const rows = await q.pending(target, 100);
       if (rows.length === 0) {
-        if (!(await q.settle(this.owner, target, { now, release: true }))) return;
-        continue; // queued meanwhile: take it (a claim of our own would skip it, we still hold it)
+        // released only if nothing was queued meanwhile; else still ours: go on with it
+        if (!(await q.settle(this.owner, target, { now, release: 'ifIdle' }))) return;
+        continue;
       }
       const route = await routeOf(target, this.o.reader, this.o.cse);
       if (route.kind === 'poll') {

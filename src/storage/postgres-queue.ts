@@ -37,6 +37,8 @@ const SQL = {
   // the final SELECT sees the snapshot from before the DELETE: the removed ids are left out by hand
   settle: `WITH gone AS (
       DELETE FROM notifications WHERE target = $1 AND id = ANY ($2::bigint[])
+    ), rest AS (
+      SELECT 1 FROM notifications WHERE target = $1 AND NOT (id = ANY ($2::bigint[])) LIMIT 1
     ), t AS (
       UPDATE notification_targets SET
         delivered = delivered + $3,
@@ -47,8 +49,10 @@ const SQL = {
         last_error = CASE WHEN $5::bool THEN $8 WHEN $3 > 0 THEN NULL ELSE last_error END,
         last_try = CASE WHEN $5::bool OR $3 > 0 THEN $9::bigint ELSE last_try END,
         last_success = CASE WHEN $3 > 0 THEN $9::bigint ELSE last_success END,
-        owner = CASE WHEN $10::bool AND owner = $11 THEN NULL ELSE owner END,
-        lease_until = CASE WHEN $10::bool AND owner = $11 THEN 0 ELSE lease_until END
+        owner = CASE WHEN $10::bool AND owner = $11 AND ($12::bool OR NOT EXISTS (SELECT 1 FROM rest)) THEN NULL
+                     ELSE owner END,
+        lease_until = CASE WHEN $10::bool AND owner = $11 AND ($12::bool OR NOT EXISTS (SELECT 1 FROM rest)) THEN 0
+                           ELSE lease_until END
       WHERE target = $1
     )
     SELECT EXISTS (SELECT 1 FROM notifications WHERE target = $1 AND NOT (id = ANY ($2::bigint[]))) AS more`,
@@ -110,8 +114,9 @@ export class PostgresQueue implements NotificationQueue {
       o.wait ?? null,
       o.failure?.error ?? null,
       o.now,
-      o.release,
+      o.release !== false,
       owner,
+      o.release === true,
     ]);
     return rows[0]!.more;
   }
@@ -131,6 +136,10 @@ export class PostgresQueue implements NotificationQueue {
   async nextDue() {
     const due = (await this.run<{ due: string | null }>('nextDue', [Date.now()])).rows[0]!.due;
     return due === null ? undefined : Number(due);
+  }
+
+  async recover() {
+    // other processes may hold leases on a shared database: they run out by themselves
   }
 
   async states() {

@@ -59,8 +59,12 @@ export interface TargetOutcome {
   /** not before this (a batch waiting for its window), without counting a failure */
   wait?: number;
   now: number;
-  /** give the target up (another process, or this one later, may take it) */
-  release: boolean;
+  /**
+   * give the target up (another process, or this one later, may take it); 'ifIdle' only when nothing is left
+   * queued for it (a notification queued meanwhile keeps it with its holder, so no other process starts on it
+   * while the holder goes on)
+   */
+  release: boolean | 'ifIdle';
 }
 
 export interface NotificationQueue {
@@ -86,4 +90,9 @@ export interface NotificationQueue {
   nextDue(): Promise<number | undefined>;
   /** every target's state, most queued first */
   states(): Promise<TargetState[]>;
+  /**
+   * At the start of delivery: with SQLite (one process owns the file) the leases a crashed process left are
+   * released at once; with a shared database they run out instead (another process may hold them).
+   */
+  recover(): Promise<void>;
 }

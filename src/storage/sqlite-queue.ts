@@ -70,6 +70,7 @@ function prepare(db: Database.Database) {
     ),
     wait: p(`UPDATE notification_targets SET next_try = @wait WHERE target = @target`),
     release: p(`UPDATE notification_targets SET owner = NULL, lease_until = 0 WHERE target = ? AND owner = ?`),
+    releaseAll: p(`UPDATE notification_targets SET owner = NULL, lease_until = 0 WHERE owner IS NOT NULL`),
     renew: p(`UPDATE notification_targets SET lease_until = ? WHERE target = ? AND owner = ?`),
     more: p(`SELECT 1 FROM notifications WHERE target = ? LIMIT 1`),
     trim: p(
@@ -108,10 +109,13 @@ export class SqliteQueue implements NotificationQueue {
     private readonly read: <T>(fn: () => T) => Promise<T>,
   ) {
     this.s = prepare(db);
+  }
+
+  recover() {
     // one process owns the file: leases of a process that ended (a crash) hold nothing up
-    // (written only when there is any: a second connection may open the file read-only beside the CSE)
-    if (db.prepare('SELECT 1 FROM notification_targets WHERE owner IS NOT NULL LIMIT 1').get() !== undefined)
-      db.prepare('UPDATE notification_targets SET owner = NULL, lease_until = 0 WHERE owner IS NOT NULL').run();
+    return this.write(() => {
+      this.s.releaseAll.run();
+    });
   }
 
   enqueue(list: readonly OutboundNotification[]) {
@@ -152,8 +156,9 @@ export class SqliteQueue implements NotificationQueue {
       else if (delivered > 0) this.s.success.run({ target, delivered, dropped, now: o.now });
       else if (dropped > 0) this.s.dropOnly.run({ target, dropped });
       if (o.wait !== undefined) this.s.wait.run({ target, wait: o.wait });
-      if (o.release) this.s.release.run(target, owner);
-      return this.s.more.get(target) !== undefined;
+      const more = this.s.more.get(target) !== undefined;
+      if (o.release === true || (o.release === 'ifIdle' && !more)) this.s.release.run(target, owner);
+      return more;
     });
   }
 
