@@ -80,6 +80,9 @@ export class Matcher {
           for (const sub of await this.subscriptionsOf(tx, e.resource, nowTs)) await notify(sub, 5, e.resource);
           break;
         case 'deleted': {
+          // what waits for a subscription that goes is removed with it (TS-0004 7.4.8.2.4); what this transaction
+          // queues (its own deletion notice, net 2 of the resource it went with) is added after
+          for (const sub of e.subscriptions) if (counters.get(sub.ri) !== 'gone') await tx.dropQueued(sub.ri);
           // net 2 to the subscriptions of the resource itself (they go with it), then net 4 to its parent's
           for (const sub of e.subscriptions) if (sub.pi === e.resource.ri) await notify(sub, 2, e.resource);
           if (e.parent && (e.cause !== 'limit' || this.config.notifyDroppedInstances))

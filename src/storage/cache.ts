@@ -298,6 +298,10 @@ class CachedTransaction implements StoreTransaction {
     return settled(() => this.ops.enqueue(list));
   }
 
+  dropQueued(sub: string) {
+    return settled(() => this.ops.dropQueued(sub));
+  }
+
   private mine(r: StoredResource, v: StoredResource | null) {
     (this.own ??= new Map()).set(r.ri, v);
     (this.ownBySrn ??= new Map()).set(r.srn, v);

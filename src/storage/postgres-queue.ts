@@ -15,6 +15,8 @@ export const ENQUEUE_SQL = `WITH n AS (
   )
   INSERT INTO notification_targets (target) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING`;
 
+export const DROP_QUEUED_SQL = `DELETE FROM notifications WHERE sub = $1`;
+
 /** The enqueue statement's parameters. */
 export function enqueueValues(list: readonly OutboundNotification[]): unknown[] {
   return [list.map((n) => n.target), list.map((n) => n.sub), list.map((n) => n.created), list.map((n) => n.request)];

@@ -86,6 +86,7 @@ CREATE TABLE notifications (
   request text NOT NULL
 );
 CREATE INDEX notifications_by_target ON notifications (target, id);
+CREATE INDEX notifications_by_sub ON notifications (sub);
 CREATE TABLE notification_targets (
   target       text COLLATE "C" PRIMARY KEY,
   next_try     bigint NOT NULL DEFAULT 0,

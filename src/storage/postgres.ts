@@ -31,7 +31,7 @@ import {
   type StoreTransaction,
   type StoredResource,
 } from './store.js';
-import { ENQUEUE_SQL, PostgresQueue, enqueueValues } from './postgres-queue.js';
+import { DROP_QUEUED_SQL, ENQUEUE_SQL, PostgresQueue, enqueueValues } from './postgres-queue.js';
 import type { OutboundNotification } from './queue.js';
 import { LEASE_LOCK_SPACE, POSTGRES_SCHEMA_VERSION, migratePostgres } from './postgres-schema.js';
 
@@ -270,6 +270,10 @@ class PgTransaction extends Reads implements StoreTransaction {
     if (list.length === 0) return;
     // like update: nothing to wait for, it travels with the next statement or the COMMIT
     this.send({ name: 'enqueue', text: ENQUEUE_SQL, values: enqueueValues(list) });
+  }
+
+  async dropQueued(sub: string) {
+    return (await this.run({ name: 'dropQueued', text: DROP_QUEUED_SQL, values: [sub] })).rowCount ?? 0;
   }
 
   async deleteSubtree(r: StoredResource) {

@@ -46,6 +46,7 @@ function prepare(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
     insert: p(`INSERT INTO notifications (target, sub, created, request) VALUES (?, ?, ?, ?)`),
+    dropSub: p(`DELETE FROM notifications WHERE sub = ?`),
     insertTarget: p(`INSERT OR IGNORE INTO notification_targets (target) VALUES (?)`),
     candidates: p(
       `SELECT t.target FROM notification_targets t
@@ -99,6 +100,11 @@ export function enqueueSync(s: Statements, list: readonly OutboundNotification[]
   }
 }
 
+/** Removes what is queued for a subscription, inside a transaction of the store. */
+export function dropQueuedSync(s: Statements, sub: string): number {
+  return s.dropSub.run(sub).changes;
+}
+
 export class SqliteQueue implements NotificationQueue {
   readonly s: Statements;
 
@@ -122,14 +128,16 @@ export class SqliteQueue implements NotificationQueue {
     enqueueSync(this.s, list);
   }
 
-  claim(owner: string, now: number, leaseMs: number, limit: number, eager: string[], busy: string[]) {
+  dropQueued(sub: string) {
+    return dropQueuedSync(this.s, sub);
+  }
+
+  async claim(owner: string, now: number, leaseMs: number, limit: number, eager: string[], busy: string[]) {
+    const args = { now, eager: JSON.stringify(eager), busy: JSON.stringify(busy), limit };
+    // a read first: an idle CSE looks every second, and should not open a write transaction to find nothing
+    if ((await this.read(() => this.s.candidates.all(args))).length === 0) return [];
     return this.write(() => {
-      const rows = this.s.candidates.all({
-        now,
-        eager: JSON.stringify(eager),
-        busy: JSON.stringify(busy),
-        limit,
-      }) as { target: string }[];
+      const rows = this.s.candidates.all(args) as { target: string }[];
       for (const r of rows) this.s.take.run(owner, now + leaseMs, r.target);
       return rows.map((r) => r.target);
     });

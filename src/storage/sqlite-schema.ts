@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS notifications (
   request TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notifications_by_target ON notifications (target, id);
+CREATE INDEX IF NOT EXISTS notifications_by_sub ON notifications (sub);
 CREATE TABLE IF NOT EXISTS notification_targets (
   target       TEXT PRIMARY KEY,
   next_try     INTEGER NOT NULL DEFAULT 0,

@@ -113,6 +113,10 @@ export class SyncOps {
     this.queue.enqueue(list);
   }
 
+  dropQueued(sub: string) {
+    return this.queue.dropQueued(sub);
+  }
+
   discover(q: DiscoveryQuery) {
     const { text, values } = discoverySql(q, 'sqlite');
     let stmt = this.discoveries.get(text);
@@ -256,6 +260,7 @@ export class SqliteStore implements ResourceStore {
       update: (r, before) => settled(() => ops.update(r, before)),
       deleteSubtree: (r) => settled(() => ops.deleteSubtree(r)),
       enqueue: (list) => settled(() => ops.enqueue(list)),
+      dropQueued: (sub) => settled(() => ops.dropQueued(sub)),
     };
   }
 

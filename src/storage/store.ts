@@ -122,6 +122,8 @@ export interface StoreTransaction extends StoreReader {
   deleteSubtree(r: StoredResource): Promise<number>;
   /** queues notifications, committed (or rolled back) with the transaction (src/storage/queue.ts) */
   enqueue(list: readonly OutboundNotification[]): Promise<void>;
+  /** removes what is queued for a subscription that goes (TS-0004 7.4.8.2.4); how many went */
+  dropQueued(sub: string): Promise<number>;
 }
 
 export interface ResourceStore extends StoreReader {

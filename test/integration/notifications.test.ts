@@ -306,6 +306,105 @@ describe('subscription and notification', () => {
     await down.close();
   });
 
+  it('pendingNotification after an outage: 1 sends only the latest (ec latest), 2 all; without pn all', async () => {
+    const down = await HttpReceiver.start();
+    try {
+      const p1 = await container();
+      const p2 = await container();
+      const p0 = await container();
+      expect((await subscribe(p1, { nu: [`${down.url}?k=1`], enc: { net: [3] }, pn: 1 })).rsc).toBe(2001);
+      expect((await subscribe(p2, { nu: [`${down.url}?k=2`], enc: { net: [3] }, pn: 2 })).rsc).toBe(2001);
+      expect((await subscribe(p0, { nu: [`${down.url}?k=0`], enc: { net: [3] } })).rsc).toBe(2001);
+      await down.close();
+      for (const c of ['1', '2', '3']) for (const p of [p1, p2, p0]) await cin(p, c);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // each target has failed once by now
+      await down.listen();
+      await down.waitFor(7, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const of = (k: string) =>
+        down.received.filter((r) => r.path.endsWith(`k=${k}`)).map((r) => r.body['m2m:sgn'].nev.rep['m2m:cin'].con);
+      expect(of('1')).toEqual(['3']);
+      expect(down.received.find((r) => r.path.endsWith('k=1'))!.headers['x-m2m-ec']).toBe('4');
+      expect(of('2')).toEqual(['1', '2', '3']);
+      expect(of('0')).toEqual(['1', '2', '3']);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('an UPDATE that adds a resource-ID target verifies it; refused, nothing changes', async () => {
+    const other = await HttpReceiver.start();
+    try {
+      const reg = await request({
+        path: '/cse-in',
+        fr: 'Cntf4',
+        ty: 2,
+        body: { 'm2m:ae': { rn: 'ntf4', api: 'Nntf', rr: true, srv: ['3'], poa: [other.url] } },
+      });
+      expect(reg.rsc).toBe(2001);
+      const path = await container();
+      expect((await subscribe(path, { nu: [rx.url] })).rsc).toBe(2001);
+      other.answer = 5205;
+      const refused = await request({
+        method: 'PUT',
+        path: `${path}/sub`,
+        fr: AE,
+        body: { 'm2m:sub': { nu: [rx.url, 'Cntf4'] } },
+      });
+      expect(refused.rsc).toBe(5205);
+      expect((await request({ path: `${path}/sub`, fr: AE })).body['m2m:sub'].nu).toEqual([rx.url]);
+      other.answer = 2000;
+      const ok = await request({
+        method: 'PUT',
+        path: `${path}/sub`,
+        fr: AE,
+        body: { 'm2m:sub': { nu: [rx.url, 'Cntf4'] } },
+      });
+      expect(ok.rsc).toBe(2004);
+      expect(other.bodies.filter((b) => b['m2m:sgn'].vrq === true)).toHaveLength(2);
+      // nothing more is verified when the list keeps its entries
+      expect((await request({ method: 'PUT', path: `${path}/sub`, fr: AE, body: { 'm2m:sub': { exc: 9 } } })).rsc).toBe(
+        2004,
+      );
+      expect(other.received).toHaveLength(2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('what waits for a deleted subscription is removed with it; its deletion notice still goes', async () => {
+    const down = await HttpReceiver.start();
+    try {
+      const path = await container();
+      expect((await subscribe(path, { nu: [down.url], enc: { net: [3] }, su: rx.url })).rsc).toBe(2001);
+      await down.close();
+      for (const c of ['1', '2']) await cin(path, c);
+      expect((await request({ method: 'DELETE', path: `${path}/sub`, fr: AE })).rsc).toBe(2002);
+      await rx.waitFor(1);
+      expect(sgns(rx)[0].sud).toBe(true);
+      expect((await t.cse.store.queue.states()).find((x) => x.target === down.url)?.queued ?? 0).toBe(0);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('bad subscriptions are refused with 4000 / 5001 and a reason', async () => {
+    const path = await container();
+    const bad = async (sub: Record<string, unknown>, rsc: number, why: RegExp) => {
+      const r = await subscribe(path, { nu: [rx.url], ...sub });
+      expect(r.rsc).toBe(rsc);
+      expect(r.body['m2m:dbg']).toMatch(why);
+    };
+    await bad({ enc: { nett: [1] } }, 4000, /enc|nett/);
+    await bad({ bn: { dur: 'ten seconds' } }, 4000, /bn|dur/);
+    await bad({ enc: { net: [6] } }, 5001, /6/);
+    await bad({ enc: { net: [3], chty: [5] } }, 4000, /chty/);
+    await bad({ cr: 'Someone' }, 4000, /cr/);
+    await bad({ nu: [`${rx.url}?ct=yaml`] }, 4000, /ct/);
+    await bad({ rl: { mnn: 1 } }, 4000, /rl|tww/);
+    expect((await request({ path: `${path}/sub`, fr: AE })).rsc).toBe(4004);
+  });
+
   it('expiry of the subscription sends its deletion notice', async () => {
     const path = await container();
     const et = toTimestamp(Date.now() + 400);
