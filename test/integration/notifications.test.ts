@@ -293,6 +293,19 @@ describe('subscription and notification', () => {
     }
   });
 
+  it('ct=xml on the URL: the notification in XML; notificationEventCat is the eventCategory', async () => {
+    const path = await container();
+    expect((await subscribe(path, { nu: [`${rx.url}?ct=xml`], enc: { net: [3] }, nec: 3 })).rsc).toBe(2001);
+    await cin(path, 'in-xml');
+    await rx.waitFor(1);
+    expect(rx.received[0]!.contentType).toMatch(/xml/);
+    expect(rx.received[0]!.headers['x-m2m-ec']).toBe('3');
+    // the receiver reads XML text untyped (m2m:sgn has no schema table here): values arrive as text
+    const sgn = rx.bodies[0]['m2m:sgn'];
+    expect(String(sgn.nev.net)).toBe('3');
+    expect(sgn.nev.rep['m2m:cin'].con).toBe('in-xml');
+  });
+
   it('a target that is down gets everything in order once it is back', async () => {
     const down = await HttpReceiver.start();
     const path = await container();
