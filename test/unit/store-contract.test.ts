@@ -243,6 +243,66 @@ describe.each(Object.entries(stores))('ResourceStore contract: %s', (_name, make
     await again.close();
   });
 
+  describe('the notification queue', () => {
+    const n = (target: string, i: number, sub = 's1') => ({ target, sub, request: `{"i":${i}}`, created: 1000 + i });
+    const queued = async (target: string) =>
+      (await store.queue.pending(target, 100)).map((q) => JSON.parse(q.request).i as number);
+
+    it('is written with the transaction: a rolled-back write queues nothing', async () => {
+      await store.transaction((tx) => tx.enqueue([n('t1', 1), n('t1', 2), n('t2', 3)]));
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.enqueue([n('t1', 9)]);
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      await store.committed();
+      expect(await queued('t1')).toEqual([1, 2]);
+      expect(await store.queue.count('t2')).toBe(1);
+    });
+
+    it('hands a target to one owner at a time; released when idle only; settles deliveries', async () => {
+      await store.transaction((tx) => tx.enqueue([n('t1', 1), n('t1', 2)]));
+      await store.committed();
+      const now = Date.now();
+      expect(await store.queue.claim('A', now, 10_000, 10, [], [])).toEqual(['t1']);
+      // held: no one else gets it until the lease runs out
+      expect(await store.queue.claim('B', now, 10_000, 10, [], [])).toEqual([]);
+      const [first] = await store.queue.pending('t1', 1);
+      expect(await store.queue.settle('A', 't1', { delivered: [first!.id], now, release: false })).toBe(true);
+      // something left: 'ifIdle' keeps the lease with A
+      expect(await store.queue.settle('A', 't1', { now, release: 'ifIdle' })).toBe(true);
+      expect(await store.queue.claim('B', now, 10_000, 10, [], [])).toEqual([]);
+      const [second] = await store.queue.pending('t1', 1);
+      expect(await store.queue.settle('A', 't1', { delivered: [second!.id], now, release: 'ifIdle' })).toBe(false);
+      const state = (await store.queue.states()).find((x) => x.target === 't1')!;
+      expect(state).toMatchObject({ queued: 0, delivered: 2, dropped: 0, failures: 0 });
+      expect(state.owner).toBeUndefined();
+      // a lease that ran out is taken over
+      await store.transaction((tx) => tx.enqueue([n('t1', 3)]));
+      await store.committed();
+      expect(await store.queue.claim('A', now, 10, 10, [], [])).toEqual(['t1']);
+      expect(await store.queue.claim('B', now + 100, 10_000, 10, [], [])).toEqual(['t1']);
+    });
+
+    it('a failure is retried after its next try; eager targets only when not retrying; trim and drop count', async () => {
+      await store.transaction((tx) => tx.enqueue([1, 2, 3, 4, 5].map((i) => n('t3', i))));
+      await store.committed();
+      const now = Date.now();
+      expect(await store.queue.claim('A', now, 10_000, 10, [], [])).toEqual(['t3']);
+      await store.queue.settle('A', 't3', { now, failure: { error: 'refused', nextTry: now + 5000 }, release: true });
+      expect(await store.queue.claim('A', now + 10, 10_000, 10, ['t3'], [])).toEqual([]);
+      expect(await store.queue.nextDue()).toBe(now + 5000);
+      expect(await store.queue.overfull(3)).toEqual(['t3']);
+      expect(await store.queue.trim('t3', 3)).toBe(2);
+      expect(await queued('t3')).toEqual([3, 4, 5]);
+      await store.transaction(async (tx) => expect(await tx.dropQueued('s1')).toBe(3));
+      await store.committed();
+      const state = (await store.queue.states()).find((x) => x.target === 't3')!;
+      expect(state).toMatchObject({ queued: 0, dropped: 2, failures: 1, lastError: 'refused' });
+    });
+  });
+
   it('holds the expiration lease alone', async () => {
     expect(await store.holdsLease('expiration')).toBe(true);
     const other = await made.reopen();
