@@ -54,7 +54,6 @@ export class Cse {
     const store = await openStore(config, schema, types, log);
     const events = new EventBus(log.child({ component: 'events' }));
     const tree = new ResourceTree(store, schema, config, types, events);
-    notifications.attach(tree);
     const dispatcher = new Dispatcher(
       {
         tree,
@@ -65,6 +64,7 @@ export class Cse {
       },
       log,
     );
+    notifications.attach(tree, (id, r, reader, now) => dispatcher.mayRetrieve(id, r, reader, now));
     const cse = new Cse(config, store, tree, dispatcher, log, clients, notifications);
     const serializations = new Serializations();
     try {

@@ -28,7 +28,7 @@ import {
 import { CseError, RSC, badRequest, notFound } from '../primitive/status.js';
 import { hasControlCharacter } from '../primitive/text.js';
 import { parseAbsRelTimestamp, toTimestamp } from '../primitive/time.js';
-import { StoreUnavailableError } from '../storage/store.js';
+import { StoreUnavailableError, type StoreReader, type StoredResource } from '../storage/store.js';
 import { parseAddress } from './addressing.js';
 import { compileFilter, hasConditions } from '../discovery/criteria.js';
 import { matchesFilter } from '../discovery/predicate.js';
@@ -86,6 +86,16 @@ export class Dispatcher {
 
   get config(): CseConfig {
     return this.deps.config;
+  }
+
+  /**
+   * Whether originator `id` may retrieve `r` now: the decision a notification's content needs (src/notification/
+   * sends only what its subscription's creator could retrieve), taken here like every access decision.
+   */
+  async mayRetrieve(id: string, r: StoredResource, reader: StoreReader, now: number): Promise<boolean> {
+    const originator = this.originators.identify(id);
+    const visible = this.access.childFilter({ originator, now, nowTs: toTimestamp(now), reader }, Privilege.Retrieve);
+    return visible ? visible(r) : true;
   }
 
   async process(req: RequestPrimitive, context?: RequestContext): Promise<ResponsePrimitive> {

@@ -104,7 +104,12 @@ export class ResourceTree {
    * notification queue), and are kept for publishing after the commit (`settle`).
    */
   private async stage(w: WriteContext): Promise<ResourceEvent[]> {
-    await this.events.stage(w.tx, w.staged, w.now);
+    await this.events.stage({
+      tx: w.tx,
+      events: w.staged,
+      now: w.now,
+      remove: (r, cause) => this.deleteIn(w, r, cause),
+    });
     return w.staged;
   }
 
@@ -421,6 +426,13 @@ export class ResourceTree {
     const parent =
       parentRef && (parentType?.childRemoved || mark) ? await w.tx.lock(parentRef.ri, 'update') : undefined;
     const subscriptions = this.mayHoldSubscriptions(r.ty) ? await this.subscriptionsIn(w.tx, r) : [];
+    // what they subscribe to goes too (r, or a descendant of r): read now, for their net 2
+    const subscribedTo = new Map<string, StoredResource>();
+    for (const s of subscriptions)
+      if (s.ri !== r.ri && !subscribedTo.has(s.pi)) {
+        const target = s.pi === r.ri ? r : await w.tx.get(s.pi);
+        if (target) subscribedTo.set(s.pi, target);
+      }
     const removed = await w.tx.deleteSubtree(r);
     if (removed === 0) return false;
     if (parent && parentType?.childRemoved) await parentType.childRemoved(w, parent, r);
@@ -436,7 +448,7 @@ export class ResourceTree {
         await w.tx.update(next, current);
       }
     }
-    w.staged.push({ type: 'deleted', resource: r, cause, parent: parent ?? parentRef, subscriptions });
+    w.staged.push({ type: 'deleted', resource: r, cause, parent: parent ?? parentRef, subscriptions, subscribedTo });
     return true;
   }
 

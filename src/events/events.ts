@@ -34,6 +34,8 @@ export type ResourceEvent =
       cause: DeleteCause;
       parent?: StoredResource;
       subscriptions: readonly StoredResource[];
+      /** the resources of the subtree those subscriptions subscribe to, by ri (each gets its net 2) */
+      subscribedTo?: ReadonlyMap<string, StoredResource>;
     }
   /** a RETRIEVE of a resource of a type that reports it (a container) while it had no child (net 5) */
   | { type: 'retrievedEmpty'; resource: StoredResource };
@@ -42,8 +44,22 @@ export type DeleteCause = 'request' | 'expired' | 'limit' | 'counter';
 
 export type EventListener = (event: ResourceEvent) => void | Promise<void>;
 
-/** Runs inside the transaction that made `events` (at `now`, ms), before it commits; may write through `tx`. */
-export type StagedListener = (tx: StoreTransaction, events: readonly ResourceEvent[], now: number) => Promise<void>;
+/** What a staged listener gets: the transaction that made the events, before it commits. */
+export interface StageContext {
+  /** writes here commit with the events' write */
+  readonly tx: StoreTransaction;
+  /** the transaction's events, in order; `remove` adds to them (a listener loops until it has seen all) */
+  readonly events: readonly ResourceEvent[];
+  /** ms */
+  readonly now: number;
+  /**
+   * deletes a resource with its subtree in the same transaction, as the tree deletes (the parent's bookkeeping
+   * and marks), and adds its 'deleted' event to `events`: a subscription whose expirationCounter ran out
+   */
+  remove(r: StoredResource, cause: DeleteCause): Promise<boolean>;
+}
+
+export type StagedListener = (stage: StageContext) => Promise<void>;
 
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
@@ -64,9 +80,9 @@ export class EventBus {
   }
 
   /** Hands a transaction's events to the staged listeners, one after the other; a failure fails the transaction. */
-  async stage(tx: StoreTransaction, events: readonly ResourceEvent[], now: number): Promise<void> {
-    if (events.length === 0) return;
-    for (const l of this.staged) await l(tx, events, now);
+  async stage(stage: StageContext): Promise<void> {
+    if (stage.events.length === 0) return;
+    for (const l of this.staged) await l(stage);
   }
 
   /** Whether anyone listens: work done only to produce events (a child count for net 5) can be skipped. */

@@ -86,7 +86,12 @@ export class Delivery {
   /** what was dropped for the bound, since start */
   droppedForBound = 0;
 
-  constructor(private readonly o: DeliveryOptions) {}
+  /** a target's lease: long enough for one send to every URL of a route to time out, renewed before each */
+  private readonly leaseMs: number;
+
+  constructor(private readonly o: DeliveryOptions) {
+    this.leaseMs = Math.max(LEASE_MS, 2 * o.timeoutMs + 5000);
+  }
 
   start() {
     this.o.queue.recover().then(
@@ -145,7 +150,7 @@ export class Delivery {
       if (room > 0) {
         const eager = [...this.eager];
         this.eager.clear();
-        const claimed = await this.o.queue.claim(this.owner, now, LEASE_MS, room, eager, [...this.busy.keys()]);
+        const claimed = await this.o.queue.claim(this.owner, now, this.leaseMs, room, eager, [...this.busy.keys()]);
         for (const t of claimed) {
           const work = this.work(t)
             .catch((err: unknown) => this.o.log.error({ err, target: t }, 'notification delivery failed'))
@@ -199,11 +204,11 @@ export class Delivery {
         await q.settle(this.owner, target, { now, release: true });
         return;
       }
-      if (now - renewed > LEASE_MS / 3) {
-        await q.renew(this.owner, [target], now + LEASE_MS);
+      if (now - renewed > this.leaseMs / 3) {
+        await q.renew(this.owner, [target], now + this.leaseMs);
         renewed = now;
       }
-      const rows = await q.pending(target, 100);
+      const rows = await q.pending(target, 500);
       if (rows.length === 0) {
         // released only if nothing was queued meanwhile; else still ours: go on with it
         if (!(await q.settle(this.owner, target, { now, release: 'ifIdle' }))) return;
@@ -229,7 +234,8 @@ export class Delivery {
         await q.settle(this.owner, target, { now, dropped: plan.dropped, wait: plan.wait, release: true });
         return;
       }
-      const rsp = await this.send(route, plan.pc, plan.ec);
+      const rsp = await this.send(target, route, plan.pc, plan.ec);
+      renewed = Date.now();
       const answered = rsp.rsc !== RSC.TARGET_NOT_REACHABLE && rsp.rsc !== RSC.REQUEST_TIMEOUT;
       if (plan.nse) this.o.sent?.(plan.sub, target, plan.events, answered);
       const done = Date.now();
@@ -258,9 +264,31 @@ export class Delivery {
     });
   }
 
-  /** What to send next from the head of a target's queue, after its subscription's policies, or how long to wait. */
+  /**
+   * What to send next to a target: the oldest notification whose subscription's policies let it go now (order is
+   * kept per subscription: one that must wait, for its batch or its rate limit, holds up only its own), or how
+   * long until one may.
+   */
   private plan(target: string, rows: QueuedNotification[], now: number): Plan | { wait: number; dropped: number[] } {
-    const head = rows[0]!;
+    const waiting = new Set<string>();
+    let wait = Infinity;
+    for (const row of rows) {
+      if (waiting.has(row.sub)) continue;
+      const p = this.planFrom(target, row, rows, now);
+      if (!('wait' in p)) return p;
+      waiting.add(row.sub);
+      wait = Math.min(wait, p.wait);
+    }
+    return { wait, dropped: [] };
+  }
+
+  private planFrom(
+    target: string,
+    head: QueuedNotification,
+    all: QueuedNotification[],
+    now: number,
+  ): Plan | { wait: number; dropped: number[] } {
+    const rows = all.slice(all.indexOf(head));
     const e = parseEntry(head.request);
     const dropped: number[] = [];
     const same = (r: QueuedNotification) => r.sub === head.sub && parseEntry(r.request).kind === 'event';
@@ -338,7 +366,12 @@ export class Delivery {
   }
 
   /** One NOTIFY, to each URL of the route in turn until one is reached. */
-  private async send(route: Extract<Route, { kind: 'push' }>, pc: Record<string, unknown>, ec?: number) {
+  private async send(
+    target: string,
+    route: Extract<Route, { kind: 'push' }>,
+    pc: Record<string, unknown>,
+    ec?: number,
+  ) {
     const req: RequestPrimitive = {
       op: Operation.Notify,
       to: route.to,
@@ -350,6 +383,8 @@ export class Delivery {
     };
     let rsp: ResponsePrimitive = { rsc: RSC.TARGET_NOT_REACHABLE, rqi: req.rqi };
     for (const url of route.urls) {
+      // each attempt may take the whole timeout: the lease covers it from its start
+      await this.o.queue.renew(this.owner, [target], Date.now() + this.leaseMs);
       rsp = await this.o.clients.send(url, req, { format: route.format, timeoutMs: this.o.timeoutMs });
       if (rsp.rsc !== RSC.TARGET_NOT_REACHABLE) return rsp;
     }

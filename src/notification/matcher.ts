@@ -17,14 +17,14 @@
 import type { CseConfig } from '../config.js';
 import { compileFilter, type Filter } from '../discovery/criteria.js';
 import { matchesFilter } from '../discovery/predicate.js';
-import type { ResourceEvent } from '../events/events.js';
+import type { StageContext } from '../events/events.js';
 import type { FilterCriteria } from '../primitive/primitive.js';
 import { toTimestamp } from '../primitive/time.js';
 import { durationMs, eventTypesOf, subscriptionReference } from '../resources/subscription.js';
 import { Ty } from '../resources/type-numbers.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { OutboundNotification } from '../storage/queue.js';
-import type { StoreTransaction, StoredResource } from '../storage/store.js';
+import type { StoreReader, StoreTransaction, StoredResource } from '../storage/store.js';
 import type { QueueEntry } from './entry.js';
 import { canonicalTarget } from './targets.js';
 
@@ -39,6 +39,9 @@ interface Enc {
   [k: string]: unknown;
 }
 
+/** Whether the originator `id` may retrieve `r` (read through `reader`, at `now` ms): the access decision. */
+export type MayRetrieve = (id: string, r: StoredResource, reader: StoreReader, now: number) => Promise<boolean>;
+
 export class Matcher {
   /** compiled enc conditions by subscription ri and lt (an UPDATE of the subscription changes lt) */
   private readonly filters = new Map<string, Filter | null>();
@@ -46,11 +49,13 @@ export class Matcher {
   constructor(
     private readonly config: CseConfig,
     private readonly schema: SchemaRegistry,
+    private readonly mayRetrieve: MayRetrieve,
     private readonly log?: { warn(o: object, m: string): void },
   ) {}
 
   /** The staged listener: queues what `events` notify, in the transaction that made them. */
-  async stage(tx: StoreTransaction, events: readonly ResourceEvent[], now: number): Promise<string[]> {
+  async stage(stage: StageContext): Promise<string[]> {
+    const { tx, events, now } = stage;
     const out: OutboundNotification[] = [];
     const nowTs = toTimestamp(now);
     const counters = new Map<string, number | 'gone'>();
@@ -62,10 +67,16 @@ export class Matcher {
     const notify = async (sub: StoredResource, net: number, about: StoredResource, changed?: readonly string[]) => {
       if (counters.get(sub.ri) === 'gone') return;
       if (!(await this.matches(tx, sub, net, about, changed))) return;
+      // only what the subscriber may retrieve, decided now (a child under another policy, a policy changed since
+      // the subscription was made). The deleted resource of net 2 is not asked again: its policies may have gone
+      // with it, and the subscriber could retrieve it when it subscribed
+      if (net !== 2 && sub.creator && !(await this.mayRetrieve(sub.creator, about, tx, now))) return;
       add(sub, this.entryOf(sub, net, about, changed), (sub.attrs.nu as string[] | undefined) ?? []);
-      await this.count(tx, sub, counters, (s) => this.deletion(s, add));
+      await this.count(stage, sub, counters, (s) => this.deletion(s, add));
     };
-    for (const e of events) {
+    // `remove` (an expirationCounter run out) adds events while this runs: an index, not an iterator
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
       switch (e.type) {
         case 'created':
           // a new subscription is not told of its own creation
@@ -84,7 +95,11 @@ export class Matcher {
           // queues (its own deletion notice, net 2 of the resource it went with) is added after
           for (const sub of e.subscriptions) if (counters.get(sub.ri) !== 'gone') await tx.dropQueued(sub.ri);
           // net 2 to the subscriptions of the resource itself (they go with it), then net 4 to its parent's
-          for (const sub of e.subscriptions) if (sub.pi === e.resource.ri) await notify(sub, 2, e.resource);
+          // (also those of a descendant deleted with it: each was its own resource's deletion, TS-0001 9.6.8)
+          for (const sub of e.subscriptions) {
+            const about = sub.pi === e.resource.ri ? e.resource : e.subscribedTo?.get(sub.pi);
+            if (about) await notify(sub, 2, about);
+          }
           if (e.parent && (e.cause !== 'limit' || this.config.notifyDroppedInstances))
             for (const sub of await this.subscriptionsOf(tx, e.parent, nowTs)) await notify(sub, 4, e.resource);
           for (const sub of e.subscriptions) {
@@ -197,12 +212,13 @@ export class Matcher {
 
   /** expirationCounter: one less per event notified; at 0 the subscription goes, with its deletion notice. */
   private async count(
-    tx: StoreTransaction,
+    stage: StageContext,
     sub: StoredResource,
     counters: Map<string, number | 'gone'>,
     deletion: (s: StoredResource) => void,
   ) {
     if (typeof sub.attrs.exc !== 'number') return;
+    const tx = stage.tx;
     // the transaction's own version: an earlier event of the same transaction may have counted already
     const current = await tx.lock(sub.ri, 'update');
     if (!current || typeof current.attrs.exc !== 'number') return;
@@ -214,7 +230,9 @@ export class Matcher {
       return;
     }
     counters.set(sub.ri, 'gone');
-    await tx.deleteSubtree(current);
     deletion(current);
+    // deleted as any resource is (its parent's mark, net 4 to the parent's other subscriptions): its 'deleted'
+    // event comes later in this loop; its notice is queued already
+    await stage.remove(current, 'counter');
   }
 }

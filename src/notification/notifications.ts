@@ -11,7 +11,7 @@ import { CseError, RSC } from '../primitive/status.js';
 import { isOriginator, subscriptionReference, type SubscriptionServices } from '../resources/subscription.js';
 import type { StoredResource } from '../storage/store.js';
 import { Delivery } from './delivery.js';
-import { Matcher } from './matcher.js';
+import { Matcher, type MayRetrieve } from './matcher.js';
 import { isUrl, routeOf } from './targets.js';
 
 export class Notifications implements SubscriptionServices {
@@ -29,13 +29,17 @@ export class Notifications implements SubscriptionServices {
     private readonly log: Logger,
   ) {}
 
-  /** Hooks the service into the tree's events; call once, before the CSE takes requests. */
-  attach(tree: ResourceTree) {
+  /**
+   * Hooks the service into the tree's events; call once, before the CSE takes requests. `mayRetrieve` is the
+   * access decision (the dispatcher's): a notification carries only what its subscription's creator may
+   * retrieve.
+   */
+  attach(tree: ResourceTree, mayRetrieve: MayRetrieve) {
     this.tree = tree;
-    this.matcher = new Matcher(this.config, tree.schema, this.log);
+    this.matcher = new Matcher(this.config, tree.schema, mayRetrieve, this.log);
     const matcher = this.matcher;
-    tree.events.onStaged(async (tx, events, now) => {
-      for (const t of await matcher.stage(tx, events, now)) this.queued.add(t);
+    tree.events.onStaged(async (stage) => {
+      for (const t of await matcher.stage(stage)) this.queued.add(t);
     });
     // after the commit (the events are published only then): the delivery may look
     tree.events.on(() => {

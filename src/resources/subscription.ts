@@ -8,7 +8,7 @@
  */
 import { CseError, RSC, badRequest } from '../primitive/status.js';
 import { hasControlCharacter } from '../primitive/text.js';
-import { parseDuration } from '../primitive/time.js';
+import { parseDuration, parseTimestamp } from '../primitive/time.js';
 import type { Attributes, StoredResource } from '../storage/store.js';
 import type { ResourceType, TypeContext } from './resource-type.js';
 import { Ty } from './type-numbers.js';
@@ -33,10 +33,14 @@ export function eventTypesOf(attrs: Attributes): number[] {
   return enc?.net && enc.net.length > 0 ? enc.net : [1];
 }
 
+/** the longest batch duration or rate-limit window taken: a year (longer ones are refused with 4000) */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
 /** The ms of an xs:duration attribute member, or a 4000 naming it. */
 export function durationMs(text: unknown, what: string): number {
   const ms = typeof text === 'string' ? parseDuration(text) : undefined;
   if (ms === undefined) throw badRequest(`${what} '${String(text)}' is not an xs:duration (e.g. PT10S)`);
+  if (ms > MAX_DURATION_MS) throw badRequest(`${what} '${String(text)}' is longer than a year`);
   return ms;
 }
 
@@ -79,6 +83,11 @@ function check(a: Attributes, parent: StoredResource, ctx: TypeContext, schemes:
       throw new CseError(RSC.NOT_IMPLEMENTED, `notificationEventType ${n} is not supported by this CSE`);
   }
   if (enc.md !== undefined) throw badRequest('eventNotificationCriteria: missingData (md) is for <timeSeries> only');
+  for (const k of ['crb', 'cra', 'ms', 'us', 'exb', 'exa'] as const) {
+    const v = (enc as Record<string, unknown>)[k];
+    if (typeof v === 'string' && parseTimestamp(v) === undefined)
+      throw badRequest(`eventNotificationCriteria ${k}: '${v}' is not a real date and time`);
+  }
   if (enc.chty !== undefined) {
     const allowed = ctx.schema.spec(parent.ty)?.childTypes ?? [];
     for (const t of enc.chty)
