@@ -3,6 +3,7 @@
  *
  *   npm run conformance -- --target http://127.0.0.1:8080|coap://127.0.0.1:5683 [--cse-rn cse-in] [--cse-id /id-in] [--sp-id onem2m.local]
  *                          [--admin CAdmin] [--rvi 3] [--only TP/oneM2M/CSE/DMR] [--timeout 60000] [--list]
+ *                          [--notify-host 127.0.0.1] [--notify-port 0] [--notify-url-host <host>]
  *
  * One line per TP, then `N skipped` (if any) and last `N passed, N failed`. Exit code 0 when nothing failed,
  * 1 when a TP failed, 2 for a usage error or a target no transport can reach.
@@ -26,6 +27,12 @@ Runs the oneM2M CSE conformance test purposes (TS-0018 ids) against a running CS
   --only <prefix>    run only TPs whose id starts with prefix; repeat or comma-separate
                      (e.g. --only TP/oneM2M/CSE/DMR)
   --timeout <ms>     time limit per TP                         (default 60000)
+  --notify-host <h>  the subscription TPs' notification receiver listens on this
+                     host                                      (default ${DEFAULT_TARGET.notifyHost})
+  --notify-port <n>  ... on this port; 0: any free port        (default ${DEFAULT_TARGET.notifyPort})
+  --notify-url-host <h>
+                     the host put in the receiver's URLs, the address the CSE
+                     reaches this machine at                   (default: --notify-host)
   --list             list the selected TPs without running them
   --help             this text
 
@@ -43,12 +50,17 @@ interface Args {
   help: boolean;
 }
 
-const FLAGS: Record<string, keyof TargetConfig> = {
+/** the configuration keys whose value is a string */
+type StringKey = { [K in keyof TargetConfig]: TargetConfig[K] extends string ? K : never }[keyof TargetConfig];
+
+const FLAGS: Record<string, StringKey> = {
   'cse-rn': 'cseRn',
   'cse-id': 'cseId',
   'sp-id': 'spId',
   admin: 'admin',
   rvi: 'rvi',
+  'notify-host': 'notifyHost',
+  'notify-url-host': 'notifyUrlHost',
 };
 
 export function parseArgs(argv: readonly string[]): Args {
@@ -77,6 +89,9 @@ export function parseArgs(argv: readonly string[]): Args {
     else if (name === 'timeout') {
       if (!/^\d+$/.test(value)) throw new UsageError('--timeout must be a number of milliseconds');
       args.timeoutMs = Number(value);
+    } else if (name === 'notify-port') {
+      if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError('--notify-port must be a port number');
+      args.config.notifyPort = Number(value);
     } else if (FLAGS[name]) args.config[FLAGS[name]] = value;
     else throw new UsageError(`unknown option --${name}`);
   }

@@ -2,13 +2,15 @@
  * The target under test (its CSEBase name, CSE-ID, SP-ID, admin originator and release version) and the per-TP
  * context a test purpose runs in: request helpers that fill in rqi and rvi, the preamble helpers (register an AE,
  * create a container or a contentInstance) and the postamble (everything a TP registered is removed again, AEs
- * with their subtree).
+ * with their subtree), and the notification receiver a TP may start (conformance/receiver.ts), closed after the
+ * postamble.
  */
 import { TpFailure, TpSkip, expectRsc, resourceOf, type Attrs } from './assert.js';
+import { NotificationReceiver, type ReceiverConfig } from './receiver.js';
 import { OP_NAMES, Op, type ConformanceRequest, type ConformanceResponse, type HttpEscapeHatch } from './transport.js';
 import type { Transport } from './transport.js';
 
-export interface TargetConfig {
+export interface TargetConfig extends ReceiverConfig {
   /** resource name of the CSEBase */
   cseRn: string;
   /** SP-relative CSE-ID, with its leading slash */
@@ -27,6 +29,9 @@ export const DEFAULT_TARGET: TargetConfig = {
   spId: 'onem2m.local',
   admin: 'CAdmin',
   rvi: '3',
+  notifyHost: '127.0.0.1',
+  notifyPort: 0,
+  notifyUrlHost: '',
 };
 
 /** A response plus a description of the request it answers, for failure reasons. */
@@ -73,6 +78,7 @@ export class TpContext {
   private seq = 0;
   private readonly cleanups: { what: string; run: () => Promise<unknown> }[] = [];
   private readonly tag = random();
+  private rx?: Promise<NotificationReceiver>;
 
   constructor(
     readonly transport: Transport,
@@ -89,6 +95,15 @@ export class TpContext {
   http(): HttpEscapeHatch {
     if (!this.transport.http) throw new TpSkip(`HTTP-only test purpose; the transport is ${this.transport.binding}`);
     return this.transport.http;
+  }
+
+  /**
+   * The notification receiver of this TP, started on first use (on the configured host and port) and closed
+   * after the postamble. The IUT must be able to reach it at `notifyUrlHost` (default: the listen host).
+   */
+  receiver(): Promise<NotificationReceiver> {
+    this.rx ??= NotificationReceiver.start(this.config, `conf-${this.tag}`);
+    return this.rx;
   }
 
   /** A fresh request identifier. */
@@ -230,6 +245,15 @@ export class TpContext {
       }
     }
     this.cleanups.length = 0;
+    if (this.rx) {
+      const rx = this.rx;
+      this.rx = undefined;
+      try {
+        await (await rx).close();
+      } catch {
+        /* it never started: the TP failed for it already */
+      }
+    }
     return problems;
   }
 }

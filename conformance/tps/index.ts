@@ -7,6 +7,7 @@ import { discoveryTps } from './discovery.js';
 import { genericTps } from './generic.js';
 import { registrationTps } from './registration.js';
 import { securityTps } from './security.js';
+import { subscriptionTps } from './subscription.js';
 
 export const AREAS: { name: string; tps: TestPurpose[] }[] = [
   { name: 'registration', tps: registrationTps },
@@ -15,6 +16,7 @@ export const AREAS: { name: string; tps: TestPurpose[] }[] = [
   { name: 'generic', tps: genericTps },
   { name: 'security', tps: securityTps },
   { name: 'discovery', tps: discoveryTps },
+  { name: 'subscription', tps: subscriptionTps },
 ];
 
 export const ALL_TPS: TestPurpose[] = AREAS.flatMap((a) => a.tps);
