@@ -314,7 +314,7 @@ async function fanout(variant: StoreVariant, rx: Receiver): Promise<FanoutResult
     };
   } finally {
     if (!stopped) await cse.stop();
-    if (variant.name === 'sqlite') rmSync(cse.dataDir!, { recursive: true, force: true });
+    rmSync(cse.dataDir!, { recursive: true, force: true }); // a fresh temporary one (also with --db)
   }
 }
 
@@ -434,7 +434,7 @@ async function prepareDead(variant: StoreVariant, rx: Receiver, build: Build) {
           queue,
         };
       } finally {
-        if (variant.name === 'sqlite') rmSync(cse.dataDir!, { recursive: true, force: true });
+        rmSync(cse.dataDir!, { recursive: true, force: true }); // a fresh temporary one (also with --db)
       }
     },
   };
