@@ -65,6 +65,8 @@ interface Plan {
   sub: string;
   events: number;
   nse: boolean;
+  /** a NOTIFY forwarded to an AE whose pollingChannel went meanwhile: sent from its own originator */
+  fr?: string;
 }
 
 export class Delivery {
@@ -222,7 +224,7 @@ export class Delivery {
         await q.settle(this.owner, target, { now, dropped: plan.dropped, wait: plan.wait, release: true });
         return;
       }
-      const rsp = await this.send(route, plan.pc, plan.ec);
+      const rsp = await this.send(route, plan.pc, plan.ec, plan.fr);
       const answered = rsp.rsc !== RSC.TARGET_NOT_REACHABLE && rsp.rsc !== RSC.REQUEST_TIMEOUT;
       if (plan.nse) this.o.sent?.(plan.sub, target, plan.events, answered);
       const done = Date.now();
@@ -318,6 +320,7 @@ export class Delivery {
       sub: row.sub,
       events: 1,
       nse: e.nse === true,
+      ...(e.forwarded?.fr ? { fr: e.forwarded.fr } : {}),
     };
   }
 
@@ -331,11 +334,11 @@ export class Delivery {
   }
 
   /** One NOTIFY, to each URL of the route in turn until one is reached. */
-  private async send(route: Extract<Route, { kind: 'push' }>, pc: Record<string, unknown>, ec?: number) {
+  private async send(route: Extract<Route, { kind: 'push' }>, pc: Record<string, unknown>, ec?: number, fr?: string) {
     const req: RequestPrimitive = {
       op: Operation.Notify,
       to: route.to,
-      fr: this.o.cse.cseId,
+      fr: fr ?? this.o.cse.cseId,
       rqi: this.requestId(),
       rvi: this.o.rvi,
       pc,
