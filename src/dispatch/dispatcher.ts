@@ -6,7 +6,9 @@
  *               rqi, rvi (4001), rqet (4008), From (4000 / 4106), the operation and the request's own syntax (4000)
  *   Recv-6.0.2  a registration (AE): the ID it gets and whether it may register, by its type's hooks (4107 / 4126)
  *   Recv-6.2    the target exists (4004), found once from the address; an operation its type never allows (4005)
- *   Recv-6.3    the originator's privilege on it (4103; TS-0004 7.3.3.15), asked of src/access/ and nowhere else
+ *   Recv-6.3    the originator's privilege on it (4103; TS-0004 7.3.3.15), asked of src/access/ and nowhere else;
+ *               then what a type's clause demands of the originator beyond it (checkOriginator: a pollingChannel
+ *               is its AE's only, TS-0004 7.4.21.2)
  *   Recv-6.4-   the operation handler, given the resolved target
  *
  * so no binding and no handler can reach a resource without the access decision. A CseError becomes an error
@@ -56,6 +58,7 @@ const HANDLERS: Partial<Record<number, OperationHandler>> = {
   [Operation.Notify]: notify,
 };
 
+/** the operation as a type's checkOriginator hook names it */
 const API_OPERATIONS: Partial<Record<number, ApiOperation | 'notify'>> = {
   [Operation.Create]: 'create',
   [Operation.Retrieve]: 'retrieve',
