@@ -12,6 +12,7 @@ import { BINDINGS } from './bindings/index.js';
 import type { CseConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { Notifications } from './notification/notifications.js';
+import { PollingChannels } from './notification/polling.js';
 import { EventBus } from './events/events.js';
 import { ResultShaper } from './dispatch/result-content.js';
 import { ResourceTree } from './dispatch/tree.js';
@@ -41,6 +42,8 @@ export class Cse {
     readonly clients: ProtocolClients,
     /** subscriptions' verification, the notification queue's matcher and its delivery (src/notification/) */
     readonly notifications: Notifications,
+    /** the long polls of pollingChannelURIs held now, and NOTIFY forwarding to AEs */
+    readonly polling: PollingChannels,
   ) {}
 
   static async start(config: CseConfig, log: Logger = pino({ level: config.logLevel })): Promise<Cse> {
@@ -50,7 +53,8 @@ export class Cse {
       new CoapClient({ log: log.child({ client: 'coap' }) }),
     ]);
     const notifications = new Notifications(config, clients, log.child({ component: 'notifications' }));
-    const types = resourceTypes(config, { subscriptions: notifications });
+    const polling = new PollingChannels(config, clients, log.child({ component: 'polling' }));
+    const types = resourceTypes(config, { subscriptions: notifications, polling, aes: polling });
     const store = await openStore(config, schema, types, log);
     const events = new EventBus(log.child({ component: 'events' }));
     const tree = new ResourceTree(store, schema, config, types, events);
@@ -65,7 +69,8 @@ export class Cse {
       log,
     );
     notifications.attach(tree, (id, r, reader, now) => dispatcher.mayRetrieve(id, r, reader, now));
-    const cse = new Cse(config, store, tree, dispatcher, log, clients, notifications);
+    polling.attach(tree, notifications);
+    const cse = new Cse(config, store, tree, dispatcher, log, clients, notifications, polling);
     const serializations = new Serializations();
     try {
       for (const factory of BINDINGS) {
@@ -194,6 +199,8 @@ export class Cse {
   /** Graceful stop: bindings stop accepting and finish in-flight requests, then the database closes. */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    // held long polls are answered now (4008: poll again), else the bindings would wait for them
+    this.polling.stop();
     await Promise.all(this.bindings.map((b) => b.stop()));
     // what is queued stays queued (in the store) for the next start
     this.notifications.halt();

@@ -6,7 +6,9 @@
  *               rqi, rvi (4001), rqet (4008), From (4000 / 4106), the operation and the request's own syntax (4000)
  *   Recv-6.0.2  a registration (AE): the ID it gets and whether it may register, by its type's hooks (4107 / 4126)
  *   Recv-6.2    the target exists (4004), found once from the address; an operation its type never allows (4005)
- *   Recv-6.3    the originator's privilege on it (4103; TS-0004 7.3.3.15), asked of src/access/ and nowhere else
+ *   Recv-6.3    the originator's privilege on it (4103; TS-0004 7.3.3.15), asked of src/access/ and nowhere else;
+ *               then what a type's clause demands of the originator beyond it (checkOriginator: a pollingChannel
+ *               is its AE's only, TS-0004 7.4.21.2)
  *   Recv-6.4-   the operation handler, given the resolved target
  *
  * so no binding and no handler can reach a resource without the access decision. A CseError becomes an error
@@ -18,7 +20,7 @@ import { Originators } from '../access/originator.js';
 import { Privilege } from '../access/rules.js';
 import { TokenVerifier } from '../access/token.js';
 import type { CseConfig } from '../config.js';
-import type { TypeContext } from '../resources/resource-type.js';
+import type { ApiOperation, TypeContext } from '../resources/resource-type.js';
 import {
   Operation,
   type RequestContext,
@@ -34,6 +36,7 @@ import { compileFilter, hasConditions } from '../discovery/criteria.js';
 import { matchesFilter } from '../discovery/predicate.js';
 import { create } from './operations/create.js';
 import { remove } from './operations/delete.js';
+import { notify } from './operations/notify.js';
 import {
   singleRoot,
   type OperationDeps,
@@ -46,12 +49,22 @@ import { update } from './operations/update.js';
 import { checkParameters } from './parameters.js';
 import { checkRegistered } from './registration.js';
 
-/** the handler of each operation; NOTIFY has none (this CSE receives no notifications yet) */
+/** the handler of each operation */
 const HANDLERS: Partial<Record<number, OperationHandler>> = {
   [Operation.Create]: create,
   [Operation.Retrieve]: retrieve,
   [Operation.Update]: update,
   [Operation.Delete]: remove,
+  [Operation.Notify]: notify,
+};
+
+/** the operation as a type's checkOriginator hook names it */
+const API_OPERATIONS: Partial<Record<number, ApiOperation | 'notify'>> = {
+  [Operation.Create]: 'create',
+  [Operation.Retrieve]: 'retrieve',
+  [Operation.Update]: 'update',
+  [Operation.Delete]: 'delete',
+  [Operation.Notify]: 'notify',
 };
 
 /** the accessControlOperations bit an operation needs (TS-0004 6.3.4.2.29; DISCOVERY is a RETRIEVE with fu = 1) */
@@ -153,10 +166,9 @@ export class Dispatcher {
     const registration = req.op === Operation.Create ? tree.types.get(req.ty!)?.registration : undefined;
     if (!registration) await checkRegistered(originator, tree.types, ctx.store);
     const handler = HANDLERS[req.op];
-    if (!handler && req.op !== Operation.Notify)
-      throw badRequest(`operation '${String(req.op)}' is not a oneM2M operation`);
+    if (!handler) throw badRequest(`operation '${String(req.op)}' is not a oneM2M operation`);
     const address = parseAddress(req.to, c);
-    handler?.check?.(this.deps, req, address);
+    handler.check?.(this.deps, req, address);
     checkParameters(req);
     // the matching conditions, compiled once (4000 / 4102 / 5001 for what cannot be evaluated, before the target)
     const discovery = req.op === Operation.Retrieve && req.fc?.fu === 1;
@@ -181,7 +193,7 @@ export class Dispatcher {
       repeated: context?.repeated,
       filter,
     };
-    handler?.applicable?.(this.deps, req, target);
+    handler.applicable?.(this.deps, req, target);
     // a registration skips Recv-6.3 (TS-0004 7.4.5.2.1): its type's checks above decide instead
     if (!registration) {
       const ip = context?.remoteAddress;
@@ -217,6 +229,9 @@ export class Dispatcher {
           { originator, ip, now: ctx.now, nowTs: ctx.nowTs, reader: ctx.store },
           discovery ? Privilege.Discovery : Privilege.Retrieve,
         );
+      // what the type's clause demands of the originator beyond its privileges (a <pollingChannel>: its AE only)
+      const subject = req.op === Operation.Create ? tree.types.get(req.ty!) : tree.types.get(found.resource.ty);
+      subject?.checkOriginator?.(ctx, found.resource, API_OPERATIONS[req.op]!, originator);
     }
     // a conditional RETRIEVE / UPDATE / DELETE whose target does not match its filter criteria has no target:
     // 4004 (TS-0004 7.3.3.1), asked only once the originator may perform the operation on it (else 4103 above),
@@ -233,7 +248,6 @@ export class Dispatcher {
       }))
     )
       throw notFound('the target does not match the filter criteria');
-    if (!handler) throw new CseError(RSC.NOT_IMPLEMENTED, 'this CSE does not receive notifications at this target');
     return handler.execute(this.deps, req, target);
   }
 

@@ -29,6 +29,8 @@ export interface Target {
   resource: StoredResource;
   /** set when the address named a virtual resource (`la`, `ol`); resource is then what it stands for */
   virtual?: string;
+  /** with `virtual`: the resource whose virtual child it is (its type answers for it) */
+  parent?: StoredResource;
 }
 
 /** What an UPDATE did: the resource as stored, its attributes before, and the changes as applied. */
@@ -136,8 +138,9 @@ export class ResourceTree {
         // `.../la`: the parent decides; a type with that virtual name never stores a child so named
         const parent = await store.getByPath(address.srn.slice(0, slash));
         if (parent && this.types.get(parent.ty)?.virtualNames?.has(last)) {
-          const virtual = await this.virtualOf(ctx, await this.alive(ctx, parent), last);
-          if (virtual) return { resource: virtual, virtual: last };
+          const live = await this.alive(ctx, parent);
+          const virtual = await this.virtualOf(ctx, live, last);
+          if (virtual) return { resource: virtual, virtual: last, parent: live };
         }
       }
       const hit = await store.getByPath(address.srn);
@@ -164,7 +167,7 @@ export class ResourceTree {
     const name = path[0]!;
     const virtual = await this.virtualOf(ctx, parent, name);
     if (!virtual) throw notFound(`no resource '${parent.srn}/${name}'`);
-    return { resource: virtual, virtual: name };
+    return { resource: virtual, virtual: name, parent };
   }
 
   /** The resource a virtual child stands for; one found expired is removed and the next one asked for. */
@@ -222,7 +225,10 @@ export class ResourceTree {
     checkLabels(attrs.lbl);
     const created = this.store.transaction(async (tx) => {
       const w = this.writeContext(ctx, tx);
-      const parent = await tx.lock(parentRef.ri, parentType.childAdded || type.marksParent ? 'update' : 'share');
+      const parent = await tx.lock(
+        parentRef.ri,
+        parentType.childAdded || type.marksParent || type.locksParent ? 'update' : 'share',
+      );
       if (!parent) throw notFound(`the parent '${parentRef.srn}' no longer exists`);
       // a registration whose AE-ID is taken (by a concurrent one, here or in another process): the configured
       // answer (TS-0004 7.4.5.2.1), before the name, which defaults to the AE-ID

@@ -65,6 +65,8 @@ interface Plan {
   sub: string;
   events: number;
   nse: boolean;
+  /** a NOTIFY forwarded to an AE whose pollingChannel went meanwhile: sent from its own originator */
+  fr?: string;
 }
 
 export class Delivery {
@@ -234,7 +236,7 @@ export class Delivery {
         await q.settle(this.owner, target, { now, dropped: plan.dropped, wait: plan.wait, release: true });
         return;
       }
-      const rsp = await this.send(target, route, plan.pc, plan.ec);
+      const rsp = await this.send(target, route, plan.pc, plan.ec, plan.fr);
       renewed = Date.now();
       const answered = rsp.rsc !== RSC.TARGET_NOT_REACHABLE && rsp.rsc !== RSC.REQUEST_TIMEOUT;
       if (plan.nse) this.o.sent?.(plan.sub, target, plan.events, answered);
@@ -353,6 +355,7 @@ export class Delivery {
       sub: row.sub,
       events: 1,
       nse: e.nse === true,
+      ...(e.forwarded?.fr ? { fr: e.forwarded.fr } : {}),
     };
   }
 
@@ -371,11 +374,12 @@ export class Delivery {
     route: Extract<Route, { kind: 'push' }>,
     pc: Record<string, unknown>,
     ec?: number,
+    fr?: string,
   ) {
     const req: RequestPrimitive = {
       op: Operation.Notify,
       to: route.to,
-      fr: this.o.cse.cseId,
+      fr: fr ?? this.o.cse.cseId,
       rqi: this.requestId(),
       rvi: this.o.rvi,
       pc,

@@ -20,6 +20,11 @@ export interface QueueEntry {
   pn?: number;
   /** notificationStatsEnable: count sends and answers in the subscription's nsi */
   nse?: boolean;
+  /**
+   * a NOTIFY received for an AE with a <pollingChannel> (TS-0004 7.3.3.9.1, src/notification/polling.ts): its
+   * own originator, request ID and target, kept in the polled m2m:rqp
+   */
+  forwarded?: { fr: string; rqi: string; to: string };
 }
 
 export function parseEntry(request: string): QueueEntry {

@@ -7,14 +7,23 @@ import { absoluteId } from '../access/originator.js';
 import { RegistrationPolicy } from '../access/registration-policy.js';
 import type { CseConfig } from '../config.js';
 import { CseError, RSC, badRequest } from '../primitive/status.js';
-import type { ResourceType } from './resource-type.js';
+import type { RequestPrimitive } from '../primitive/primitive.js';
+import type { StoredResource } from '../storage/store.js';
+import type { ResourceType, TypeAnswer, TypeContext } from './resource-type.js';
 import { Ty } from './type-numbers.js';
 
 /** an AE-ID-Stem: C (CSE-assigned) or S (SP-assigned) and unreserved characters (TS-0001 7.2) */
 const STEM = /^[CS][A-Za-z0-9\-._]*$/;
 
+/** What the AE type needs from the CSE: a NOTIFY to an AE is passed on to it (src/notification/polling.ts). */
+export interface AeServices {
+  /** TS-0004 7.3.3.9.1: to its pollingChannel, else to its pointOfAccess; the AE's answer, or 5103 */
+  forward(ctx: TypeContext, ae: StoredResource, req: RequestPrimitive): Promise<TypeAnswer>;
+}
+
 export function ae(
   config: Pick<CseConfig, 'allowedAppIds' | 'allowedAeIds' | 'spId' | 'cseId' | 'admin'>,
+  services?: AeServices,
 ): ResourceType {
   const policy = new RegistrationPolicy(config);
   const me = { spId: config.spId, cseId: config.cseId };
@@ -61,6 +70,11 @@ export function ae(
     beforeCreate(_ctx, r) {
       // aei = the AE-ID-Stem, which is also the ri (TS-0001 9.6.5)
       r.attrs.aei = r.ri;
+    },
+
+    receiveNotify(ctx, r, req) {
+      if (!services) throw new CseError(RSC.TARGET_NOT_REACHABLE, 'this CSE cannot pass notifications on to AEs');
+      return services.forward(ctx, r, req);
     },
   };
 }

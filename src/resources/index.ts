@@ -4,16 +4,21 @@
  */
 import type { CseConfig } from '../config.js';
 import { accessControlPolicy } from './acp.js';
-import { ae } from './ae.js';
+import { ae, type AeServices } from './ae.js';
 import { container } from './container.js';
 import { contentInstance } from './content-instance.js';
 import { cseBase } from './cse-base.js';
+import { pollingChannel, type PollingServices } from './polling-channel.js';
 import type { ResourceType } from './resource-type.js';
 import { subscription, type SubscriptionServices } from './subscription.js';
 
 /** What some types need from the CSE's services (a subscription verifies its targets). */
 export interface TypeServices {
   subscriptions: SubscriptionServices;
+  /** the long polls of pollingChannelURIs (src/notification/polling.ts) */
+  polling: PollingServices;
+  /** a NOTIFY to an AE passed on to it (the same service) */
+  aes?: AeServices;
 }
 
 /** for a store opened without a CSE around it (tools, benches): a subscription cannot be created there */
@@ -22,12 +27,22 @@ const NO_SERVICES: TypeServices = {
     verify: () => Promise.reject(new Error('no notification service')),
     schemes: () => [],
   },
+  polling: {
+    poll: () => Promise.reject(new Error('no polling service')),
+    answered: () => undefined,
+  },
 };
 
 export function resourceTypes(config: CseConfig, services = NO_SERVICES): ReadonlyMap<number, ResourceType> {
   return new Map(
-    [accessControlPolicy, cseBase, ae(config), container, contentInstance, subscription(services.subscriptions)].map(
-      (t) => [t.ty, t],
-    ),
+    [
+      accessControlPolicy,
+      cseBase,
+      ae(config, services.aes),
+      container,
+      contentInstance,
+      subscription(services.subscriptions),
+      pollingChannel(services.polling),
+    ].map((t) => [t.ty, t]),
   );
 }

@@ -11,7 +11,7 @@
 import type { Originator } from '../access/originator.js';
 import type { CseConfig } from '../config.js';
 import type { ResourceEvent } from '../events/events.js';
-import type { RequestPrimitive } from '../primitive/primitive.js';
+import type { RequestPrimitive, ResponsePrimitive } from '../primitive/primitive.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { Attributes, StoreReader, StoreTransaction, StoredResource } from '../storage/store.js';
 
@@ -38,6 +38,9 @@ export interface WriteContext extends TypeContext {
 }
 
 export type ApiOperation = 'create' | 'retrieve' | 'update' | 'delete';
+
+/** What a type answers a request with itself (a long poll, a NOTIFY): a response without rqi, rvi and ot. */
+export type TypeAnswer = Omit<ResponsePrimitive, 'rqi'>;
 
 type Maybe<T> = T | Promise<T>;
 
@@ -93,6 +96,8 @@ export interface ResourceType {
    * marks its subscribed-to resource, so writes to resources nobody subscribed to never look for subscriptions
    */
   readonly marksParent?: 'subscribed';
+  /** a CREATE of this type locks its parent for update (a type allowed once per parent counts its siblings) */
+  readonly locksParent?: boolean;
   /** a CREATE of this type also needs RETRIEVE on the parent (a subscription on the subscribed-to resource) */
   readonly createNeedsRetrieve?: boolean;
   /**
@@ -129,4 +134,38 @@ export interface ResourceType {
   readonly virtualNames?: ReadonlySet<string>;
   /** virtual children, e.g. `la` / `ol`: the resource they stand for, or a CseError */
   virtualChild?(ctx: TypeContext, parent: StoredResource, name: string): Promise<StoredResource | undefined>;
+  /**
+   * virtual children that are no resource of their own but an endpoint of the parent (`pcu` of a
+   * <pollingChannel>, TS-0004 7.4.22): a DELETE of one is 4005, not a DELETE of what it stands for
+   */
+  readonly virtualEndpoints?: ReadonlySet<string>;
+  /**
+   * A RETRIEVE of the virtual child `name` of `parent` answered by the type itself, possibly much later (the
+   * long poll of a pollingChannelURI, TS-0004 7.4.22.2.2); undefined: a plain RETRIEVE of what it stands for.
+   * Runs outside any transaction, after the access decision.
+   */
+  retrieveVirtual?(
+    ctx: TypeContext,
+    parent: StoredResource,
+    name: string,
+    req: RequestPrimitive,
+    originator: Originator,
+  ): Promise<TypeAnswer> | undefined;
+  /**
+   * A NOTIFY whose target is a resource of this type (an <AE>, the <CSEBase>: TS-0004 7.3.3.9) or, with
+   * `virtual`, its virtual child (a pollingChannelURI). A type without it does not receive notifications (4005).
+   */
+  receiveNotify?(
+    ctx: TypeContext,
+    r: StoredResource,
+    req: RequestPrimitive,
+    originator: Originator,
+    virtual?: string,
+  ): Promise<TypeAnswer>;
+  /**
+   * Checks of the originator beyond access control that the type's clause demands for every operation on it (a
+   * <pollingChannel>: only its parent AE, TS-0004 7.4.21.2.1-4: 4103). `r` is the resource, for a CREATE the
+   * parent; `op` 'notify' for a NOTIFY (of a virtual child too). Asked by the dispatcher after Recv-6.3.
+   */
+  checkOriginator?(ctx: TypeContext, r: StoredResource, op: ApiOperation | 'notify', originator: Originator): void;
 }

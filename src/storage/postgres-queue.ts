@@ -58,6 +58,14 @@ const SQL = {
       WHERE target = $1
     )
     SELECT EXISTS (SELECT 1 FROM notifications WHERE target = $1 AND NOT (id = ANY ($2::bigint[]))) AS more`,
+  // one row, by whichever poll deletes it first (the DELETE's RETURNING tells which)
+  take: `WITH gone AS (
+      DELETE FROM notifications WHERE target = $1 AND id = $2 RETURNING 1
+    ), t AS (
+      UPDATE notification_targets SET delivered = delivered + 1, failures = 0, next_try = 0, last_error = NULL,
+        last_try = $3, last_success = $3 WHERE target = $1 AND EXISTS (SELECT 1 FROM gone)
+    )
+    SELECT count(*)::int AS n FROM gone`,
   renew: `UPDATE notification_targets SET lease_until = $1 WHERE target = ANY ($2::text[]) AND owner = $3`,
   trim: `WITH gone AS (
       DELETE FROM notifications WHERE target = $1 AND id IN (
@@ -121,6 +129,11 @@ export class PostgresQueue implements NotificationQueue {
       o.release === true,
     ]);
     return rows[0]!.more;
+  }
+
+  async take(target: string, id: number, now: number) {
+    const { rows } = await this.run<{ n: number }>('take', [target, id, now]);
+    return rows[0]!.n > 0;
   }
 
   async renew(owner: string, targets: string[], until: number) {

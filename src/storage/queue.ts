@@ -76,6 +76,11 @@ export interface NotificationQueue {
   claim(owner: string, now: number, leaseMs: number, limit: number, eager: string[], busy: string[]): Promise<string[]>;
   /** the oldest queued notifications of a target, in order */
   pending(target: string, limit: number): Promise<QueuedNotification[]>;
+  /**
+   * Removes one notification handed over outside the delivery (the answer to a poll of an AE's polling channel),
+   * counted as delivered. False when it was gone already: another poll, in this process or another, took it.
+   */
+  take(target: string, id: number, now: number): Promise<boolean>;
   /** how many are queued for a target */
   count(target: string): Promise<number>;
   /** records what happened; with `release` the lease goes. Returns whether more is queued for the target. */

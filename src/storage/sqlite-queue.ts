@@ -149,6 +149,14 @@ export class SqliteQueue implements NotificationQueue {
     );
   }
 
+  take(target: string, id: number, now: number) {
+    return this.write(() => {
+      const taken = this.s.remove.run(id, target).changes > 0;
+      if (taken) this.s.success.run({ target, delivered: 1, dropped: 0, now });
+      return taken;
+    });
+  }
+
   count(target: string) {
     return this.read(() => (this.s.count.get(target) as { n: number }).n);
   }

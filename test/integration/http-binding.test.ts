@@ -132,9 +132,9 @@ describe('HTTP binding (TS-0009)', () => {
     expect(r.headers.get('x-m2m-rsc')).toBe('4015');
   });
 
-  it('POST without ty is a NOTIFY, which no resource type receives yet (5001)', async () => {
+  it('POST without ty is a NOTIFY: to an AE that cannot be reached (rr false, no pollingChannel) 5103', async () => {
     const r = await request({ path: '/cse-in/httpae', fr: AE, body: { 'm2m:sgn': { vrq: true } } });
-    expect(r.rsc).toBe(5001);
+    expect(r.rsc).toBe(5103);
   });
 
   it('rqet in the past is 4008', async () => {

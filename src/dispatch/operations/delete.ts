@@ -9,7 +9,9 @@ export const remove: OperationHandler = {
     if (address.attribute) throw badRequest('a DELETE cannot target an attribute');
   },
 
-  applicable({ tree }, _req, { resource }) {
+  applicable({ tree }, _req, { resource, virtual, parent }) {
+    if (virtual && parent && tree.typeOf(parent.ty).virtualEndpoints?.has(virtual))
+      throw new CseError(RSC.OPERATION_NOT_ALLOWED, `the virtual resource '${virtual}' cannot be deleted`);
     if (tree.typeOf(resource.ty).forbidden?.has('delete'))
       throw new CseError(RSC.OPERATION_NOT_ALLOWED, `a ${tree.schema.spec(resource.ty)!.ln} cannot be deleted`);
   },

@@ -21,6 +21,13 @@ export const retrieve: OperationHandler = {
     const { resource, address, ctx, visible, virtual, repeated, filter } = target;
     // access control has granted DISCOVERY by now (the dispatcher maps fu = 1 to it, TS-0003 7.1.3)
     if (req.fc?.fu === 1) return discover(deps, req, target);
+    // a virtual child its parent's type answers itself (the long poll of a pollingChannelURI, TS-0004 7.4.22)
+    if (virtual && target.parent) {
+      const answer = tree
+        .typeOf(target.parent.ty)
+        .retrieveVirtual?.(ctx, target.parent, virtual, req, target.originator);
+      if (answer) return answer;
+    }
     const rcn = effectiveResultContent(req.op, req.rcn);
     await tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
 
