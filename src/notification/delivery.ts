@@ -19,7 +19,7 @@ import type { ProtocolClients } from '../bindings/client.js';
 import type { CseIdentity } from '../dispatch/addressing.js';
 import { Operation, type RequestPrimitive, type ResponsePrimitive } from '../primitive/primitive.js';
 import { RSC } from '../primitive/status.js';
-import type { NotificationQueue, QueuedNotification } from '../storage/queue.js';
+import type { NotificationQueue, QueuedNotification, TargetOutcome } from '../storage/queue.js';
 import type { StoreReader, StoredResource } from '../storage/store.js';
 import { parseEntry, type QueueEntry } from './entry.js';
 import { routeOf, type Route } from './targets.js';
@@ -47,6 +47,8 @@ const LEASE_MS = 15_000;
 const POLL_MS = 1000;
 /** targets worked on at once by one process */
 const CONCURRENCY = 64;
+/** sends to one target written to the queue together (a crash sends at most these again) */
+const FLUSH_EVERY = 16;
 /** how long a polled target is left alone before it is looked at again (its AE may have lost its channel) */
 const POLLED_RECHECK_MS = 60_000;
 
@@ -200,57 +202,84 @@ export class Delivery {
   private async work(target: string) {
     const q = this.o.queue;
     let renewed = Date.now();
+    /** fetched and not yet sent, oldest first; and what was sent or dropped since the last write */
+    let rows: QueuedNotification[] = [];
+    let route: Route | undefined;
+    const delivered: number[] = [];
+    const dropped: number[] = [];
+    // what went is written in groups (one transaction for many sends): a crash repeats at most that group
+    const flush = (outcome: Omit<TargetOutcome, 'now' | 'delivered' | 'dropped'>) =>
+      q.settle(this.owner, target, {
+        now: Date.now(),
+        delivered: delivered.splice(0),
+        dropped: dropped.splice(0),
+        ...outcome,
+      });
+    const forget = (ids: readonly number[]) => {
+      const gone = new Set(ids);
+      rows = rows.filter((r) => !gone.has(r.id));
+    };
     for (;;) {
       const now = Date.now();
       if (this.stopped) {
-        await q.settle(this.owner, target, { now, release: true });
+        await flush({ release: true });
         return;
       }
       if (now - renewed > this.leaseMs / 3) {
         await q.renew(this.owner, [target], now + this.leaseMs);
         renewed = now;
       }
-      const rows = await q.pending(target, 500);
       if (rows.length === 0) {
-        // released only if nothing was queued meanwhile; else still ours: go on with it
-        if (!(await q.settle(this.owner, target, { now, release: 'ifIdle' }))) return;
-        continue;
+        if (delivered.length + dropped.length > 0) await flush({ release: false });
+        rows = await q.pending(target, 200);
+        if (rows.length === 0) {
+          // released only if nothing was queued meanwhile; else still ours: go on with it
+          if (!(await flush({ release: 'ifIdle' }))) return;
+          continue;
+        }
+        // where the target is now (an AE's poa or channel may change): once per group fetched
+        route = await routeOf(target, this.o.reader, this.o.cse);
       }
-      const route = await routeOf(target, this.o.reader, this.o.cse);
-      if (route.kind === 'poll') {
-        await q.settle(this.owner, target, { now, wait: now + POLLED_RECHECK_MS, release: true });
-        this.o.polled?.(target, route.ae);
+      if (route!.kind === 'poll') {
+        await flush({ wait: now + POLLED_RECHECK_MS, release: true });
+        this.o.polled?.(target, route!.ae);
         return;
       }
-      if (route.kind === 'local') {
+      if (route!.kind === 'local') {
         // notifications to this CSE itself: received here (TS-0004 7.3.3.9.2), nothing to pass on
-        await q.settle(this.owner, target, { now, delivered: rows.map((r) => r.id), release: false });
+        delivered.push(...rows.map((r) => r.id));
+        rows = [];
         continue;
       }
-      if (route.kind === 'unreachable') {
-        await this.fail(target, route.reason, [], now);
+      if (route!.kind === 'unreachable') {
+        await flush({ release: false });
+        await this.fail(target, route!.reason, [], now);
         return;
       }
       const plan = this.plan(target, rows, now);
       if ('wait' in plan) {
-        await q.settle(this.owner, target, { now, dropped: plan.dropped, wait: plan.wait, release: true });
+        await flush({ wait: plan.wait, release: true });
         return;
       }
-      const rsp = await this.send(target, route, plan.pc, plan.ec, plan.fr);
+      const rsp = await this.send(target, route!, plan.pc, plan.ec, plan.fr);
       renewed = Date.now();
       const answered = rsp.rsc !== RSC.TARGET_NOT_REACHABLE && rsp.rsc !== RSC.REQUEST_TIMEOUT;
       if (plan.nse) this.o.sent?.(plan.sub, target, plan.events, answered);
-      const done = Date.now();
+      forget([...plan.ids, ...plan.dropped]);
       if (rsp.rsc >= 2000 && rsp.rsc < 3000) {
         this.failures.delete(target);
-        await q.settle(this.owner, target, { now: done, delivered: plan.ids, dropped: plan.dropped, release: false });
+        delivered.push(...plan.ids);
+        dropped.push(...plan.dropped);
+        if (delivered.length >= FLUSH_EVERY) await flush({ release: false });
       } else if (unreachable(rsp.rsc)) {
-        await this.fail(target, describe(rsp), plan.dropped, done);
+        dropped.push(...plan.dropped);
+        await flush({ release: false });
+        await this.fail(target, describe(rsp), [], Date.now());
         return;
       } else {
         // the target answered and refused this one: sending it again would be refused again
         this.o.log.warn({ target, rsc: rsp.rsc, dbg: debugOf(rsp) }, 'a notification target refused a notification');
-        await q.settle(this.owner, target, { now: done, dropped: [...plan.ids, ...plan.dropped], release: false });
+        dropped.push(...plan.ids, ...plan.dropped);
       }
     }
   }
@@ -291,9 +320,9 @@ export class Delivery {
     now: number,
   ): Plan | { wait: number; dropped: number[] } {
     const rows = all.slice(all.indexOf(head));
-    const e = parseEntry(head.request);
+    const e = this.entry(head);
     const dropped: number[] = [];
-    const same = (r: QueuedNotification) => r.sub === head.sub && parseEntry(r.request).kind === 'event';
+    const same = (r: QueuedNotification) => r.sub === head.sub && this.entry(r).kind === 'event';
     if (e.kind === 'deletion') return this.single(head, e, dropped);
     const afterOutage = this.failures.has(target);
     if (e.rl) {
@@ -312,13 +341,13 @@ export class Delivery {
         return {
           ...this.single(
             last,
-            parseEntry(last.request),
+            this.entry(last),
             batch.slice(0, -1).map((r) => r.id),
           ),
           ids: [last.id],
         };
       }
-      const sgn = batch.map((r) => (parseEntry(r.request).pc as { 'm2m:sgn': unknown })['m2m:sgn']);
+      const sgn = batch.map((r) => (this.entry(r).pc as { 'm2m:sgn': unknown })['m2m:sgn']);
       return {
         ids: batch.map((r) => r.id),
         dropped,
@@ -336,7 +365,7 @@ export class Delivery {
       this.count(head.sub, e, now);
       const plan = this.single(
         last,
-        parseEntry(last.request),
+        this.entry(last),
         group.slice(0, -1).map((r) => r.id),
       );
       if (e.pn === 1) plan.ec = 4;
@@ -344,6 +373,15 @@ export class Delivery {
     }
     this.count(head.sub, e, now);
     return this.single(head, e, dropped);
+  }
+
+  /** a queued notification's entry, parsed once per fetch (the policies look at each one several times) */
+  private readonly entries = new WeakMap<QueuedNotification, QueueEntry>();
+
+  private entry(row: QueuedNotification): QueueEntry {
+    let e = this.entries.get(row);
+    if (!e) this.entries.set(row, (e = parseEntry(row.request)));
+    return e;
   }
 
   private single(row: QueuedNotification, e: QueueEntry, dropped: number[]): Plan {

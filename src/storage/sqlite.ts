@@ -61,6 +61,11 @@ function prepare(db: Database.Database) {
     getByPath: p(`SELECT ${COLUMNS} FROM resources WHERE srn = ?`),
     children: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? ORDER BY seq LIMIT ? OFFSET ?`),
     childrenOfType: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq LIMIT ? OFFSET ?`),
+    // all of a type (a resource's subscriptions, read on every write to it): the (pi, ty) index holds them in seq
+    // order (the rowid ends each entry), and without ORDER BY / LIMIT the statement costs a third
+    allChildrenOfType: p(
+      `SELECT ${COLUMNS} FROM resources INDEXED BY resources_by_parent_type WHERE pi = ? AND ty = ?`,
+    ),
     newest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq DESC LIMIT 1`),
     oldest: p(`SELECT ${COLUMNS} FROM resources WHERE pi = ? AND ty = ? ORDER BY seq ASC LIMIT 1`),
     insert: p(
@@ -144,7 +149,11 @@ export class SyncOps {
     const limit = q.limit ?? -1;
     const offset = q.offset ?? 0;
     const rows = (
-      q.ty === undefined ? this.s.children.all(pi, limit, offset) : this.s.childrenOfType.all(pi, q.ty, limit, offset)
+      q.ty === undefined
+        ? this.s.children.all(pi, limit, offset)
+        : q.limit === undefined && !q.offset
+          ? this.s.allChildrenOfType.all(pi, q.ty)
+          : this.s.childrenOfType.all(pi, q.ty, limit, offset)
     ) as Row[];
     return rows.map((r) => toResource(r)!);
   }

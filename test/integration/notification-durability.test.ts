@@ -90,10 +90,10 @@ describe('notifications survive the process', () => {
         check();
       });
       const got = cons(rx);
-      // in order, each one at least once; a repeat only of the one (or few) in flight at the kill
+      // in order, each one at least once; repeated only what was sent since the queue was last written (<= 16)
       const firstSeen = got.filter((c, i) => got.indexOf(c) === i);
       expect(firstSeen).toEqual(sent);
-      expect(got.length - sent.length).toBeLessThanOrEqual(2);
+      expect(got.length - sent.length).toBeLessThanOrEqual(16);
     } finally {
       await second.stop();
       await rx.close();
