@@ -201,10 +201,11 @@ export class Cse {
     if (this.sweeper) clearInterval(this.sweeper);
     // held long polls are answered now (4008: poll again), else the bindings would wait for them
     this.polling.stop();
-    await Promise.all(this.bindings.map((b) => b.stop()));
-    // what is queued stays queued (in the store) for the next start
+    // what is queued stays queued (in the store) for the next start; the sends in flight (deliveries, NOTIFYs
+    // forwarded for a request) end now with 5103, so that no request waits on a target that does not answer
     this.notifications.halt();
     await this.clients.close();
+    await Promise.all(this.bindings.map((b) => b.stop()));
     await this.notifications.drained();
     await this.store.close();
     this.log.info({ cseId: this.config.cseId }, 'CSE stopped');

@@ -114,6 +114,7 @@ export class Dispatcher {
   async process(req: RequestPrimitive, context?: RequestContext): Promise<ResponsePrimitive> {
     let result: OperationResult;
     const ctx = this.deps.tree.context();
+    if (context?.signal) ctx.signal = context.signal;
     try {
       result = await this.handle(req, context, ctx);
     } catch (e) {

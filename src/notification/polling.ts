@@ -30,6 +30,8 @@ import { canonicalTarget, routeOf } from './targets.js';
 
 /** how often a held poll looks at the queue itself (notifications queued by another CSE process) */
 const RECHECK_MS = 500;
+/** the longest a poll is held whatever its rqet (or --polling-timeout-ms, when that is longer) */
+const MAX_HOLD_MS = 300_000;
 /** queue keys learnt per AE beyond its own IDs (a nu with `?ct=`, another form of its name); bounded */
 const MAX_LEARNT = 10_000;
 
@@ -42,6 +44,10 @@ export class PollingChannels implements PollingServices, AeServices {
   /** queue keys the delivery reported for an AE (src/notification/delivery.ts `polled`) */
   private readonly learnt = new Map<string, Set<string>>();
   private stopped = false;
+  /** the poll of each AE that may wait (the newest) */
+  private readonly current = new Map<string, object>();
+  /** NOTIFYs being forwarded (From and rqi): one that comes back to this CSE is a loop */
+  private readonly forwarding = new Set<string>();
   private unlisten?: () => void;
 
   constructor(
@@ -78,18 +84,61 @@ export class PollingChannels implements PollingServices, AeServices {
   async poll(ctx: TypeContext, pch: StoredResource, req: RequestPrimitive): Promise<TypeAnswer> {
     const ae = await ctx.store.get(pch.pi);
     if (!ae) throw new CseError(RSC.NOT_FOUND, 'the pollingChannel has no parent AE');
-    const deadline =
+    // held until rqet, but never longer than the CSE holds any poll (an rqet far away would hold it for ever)
+    const longest = Date.now() + Math.max(this.config.pollingTimeoutMs, MAX_HOLD_MS);
+    const deadline = Math.min(
       (req.rqet !== undefined ? parseAbsRelTimestamp(req.rqet) : undefined) ??
-      Date.now() + this.config.pollingTimeoutMs;
-    for (;;) {
-      if (this.stopped) throw new CseError(RSC.REQUEST_TIMEOUT, 'the CSE is stopping: poll again');
-      const seen = this.generation.get(ae.ri) ?? 0;
-      const rqp = await this.takeOldest(ae);
-      if (rqp) return { rsc: RSC.OK, pc: { 'm2m:rqp': rqp } };
-      const left = deadline - Date.now();
-      if (left <= 0) throw new CseError(RSC.REQUEST_TIMEOUT, 'no request arrived for the AE before the poll expired');
-      if ((this.generation.get(ae.ri) ?? 0) === seen) await this.sleep(ae.ri, Math.min(left, RECHECK_MS));
+        Date.now() + this.config.pollingTimeoutMs,
+      longest,
+    );
+    // one held poll per AE (in this process): a newer one answers the older 4008, so polls abandoned by a client
+    // that went away unnoticed (a proxy) cannot pile up
+    const turn = {};
+    this.current.set(ae.ri, turn);
+    this.wake(ae.ri);
+    try {
+      return await this.hold(ctx, pch, ae, deadline, turn);
+    } finally {
+      if (this.current.get(ae.ri) === turn) this.current.delete(ae.ri);
     }
+  }
+
+  private async hold(
+    ctx: TypeContext,
+    pch: StoredResource,
+    ae: StoredResource,
+    deadline: number,
+    turn: object,
+  ): Promise<TypeAnswer> {
+    const wakeOnAbort = () => this.wake(ae.ri);
+    ctx.signal?.addEventListener('abort', wakeOnAbort, { once: true });
+    try {
+      for (;;) {
+        if (this.stopped) throw new CseError(RSC.REQUEST_TIMEOUT, 'the CSE is stopping: poll again');
+        // the client has gone: take nothing it could not be handed
+        if (ctx.signal?.aborted) throw new CseError(RSC.REQUEST_TIMEOUT, 'the poll was abandoned by its client');
+        if (this.current.get(ae.ri) !== turn)
+          throw new CseError(RSC.REQUEST_TIMEOUT, 'a newer poll of this pollingChannel took over: poll again');
+        // the channel (or its AE) deleted meanwhile: nothing is polled through it any more
+        if (!(await this.tree!.store.get(pch.ri)))
+          throw new CseError(RSC.NOT_FOUND, 'the pollingChannel was deleted while the poll was held');
+        const answer = await this.once(ae, deadline);
+        if (answer) return answer;
+      }
+    } finally {
+      ctx.signal?.removeEventListener('abort', wakeOnAbort);
+    }
+  }
+
+  /** One look at the queue (and one wait when it has nothing): an answer, or undefined to look again. */
+  private async once(ae: StoredResource, deadline: number): Promise<TypeAnswer | undefined> {
+    const seen = this.generation.get(ae.ri) ?? 0;
+    const rqp = await this.takeOldest(ae);
+    if (rqp) return { rsc: RSC.OK, pc: { 'm2m:rqp': rqp } };
+    const left = deadline - Date.now();
+    if (left <= 0) throw new CseError(RSC.REQUEST_TIMEOUT, 'no request arrived for the AE before the poll expired');
+    if ((this.generation.get(ae.ri) ?? 0) === seen) await this.sleep(ae.ri, Math.min(left, RECHECK_MS));
+    return undefined;
   }
 
   /** The AE answered a polled request (TS-0004 7.4.22.2.5); see `forward` for why nobody waits for it here. */
@@ -130,6 +179,24 @@ export class PollingChannels implements PollingServices, AeServices {
         RSC.TARGET_NOT_REACHABLE,
         route.kind === 'unreachable' ? route.reason : `'${ae.ri}' cannot be notified`,
       );
+    // a poa that leads back here (this CSE, or a CSE passing it on with From and rqi kept) would forward for ever
+    const key = `${req.fr ?? ''}\u0000${req.rqi}`;
+    if (this.forwarding.has(key))
+      throw new CseError(RSC.TARGET_NOT_REACHABLE, `forwarding loop: the pointOfAccess of '${ae.ri}' leads back here`);
+    this.forwarding.add(key);
+    try {
+      return await this.push(ae, route, req);
+    } finally {
+      this.forwarding.delete(key);
+    }
+  }
+
+  private async push(
+    ae: StoredResource,
+    route: Extract<Awaited<ReturnType<typeof routeOf>>, { kind: 'push' }>,
+    req: RequestPrimitive,
+  ): Promise<TypeAnswer> {
+    const cse = this.config;
     const out: RequestPrimitive = {
       op: Operation.Notify,
       to: route.to,

@@ -132,4 +132,9 @@ export interface RequestContext {
    * processed in full, but it is not another RETRIEVE for the events (retrievedEmpty is raised once)
    */
   repeated?: boolean;
+  /**
+   * aborted when the client has gone before its answer (its connection closed): a request held open (a long
+   * poll) stops waiting, and takes nothing it could no longer hand over
+   */
+  signal?: AbortSignal;
 }

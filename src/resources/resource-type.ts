@@ -25,6 +25,8 @@ export interface TypeContext {
   readonly nowTs: string;
   /** what this request's committed writes changed, published after the commit (src/events/events.ts) */
   events?: ResourceEvent[];
+  /** aborted when the request's client has gone (RequestContext.signal) */
+  signal?: AbortSignal;
 }
 
 /** Inside a transaction: reads see its writes, and `tx` writes. */

@@ -69,7 +69,7 @@ CREATE INDEX IF NOT EXISTS resources_by_cnf ON resources (cnf) WHERE cnf IS NOT 
     // times are ms since the epoch; a notification is removed once delivered (src/storage/queue.ts)
     sql: `
 CREATE TABLE IF NOT EXISTS notifications (
-  id      INTEGER PRIMARY KEY,        -- queue order
+  id      INTEGER PRIMARY KEY AUTOINCREMENT, -- queue order; never reused (a polled request's rqi is made of it)
   target  TEXT NOT NULL,
   sub     TEXT NOT NULL,
   created INTEGER NOT NULL,

@@ -232,7 +232,16 @@ export class HttpBinding implements ProtocolBinding {
       } catch (e) {
         return this.reply(res, errorResponse(e, rqi), accept ?? jsonCodec, header(req, 'x-m2m-rvi'));
       }
-      const context: RequestContext = { binding: 'http', remoteAddress: req.socket.remoteAddress };
+      const gone = new AbortController();
+      // the client left before its answer (closed its connection): a held request (a long poll) ends
+      res.once('close', () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      const context: RequestContext = {
+        binding: 'http',
+        remoteAddress: req.socket.remoteAddress,
+        signal: gone.signal,
+      };
       // a JSON Web Token for authenticated originators (src/access/token.ts) travels as a Bearer credential
       const auth = header(req, 'authorization');
       const bearer = auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth);
