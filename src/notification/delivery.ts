@@ -154,7 +154,11 @@ export class Delivery {
       if (room > 0) {
         const eager = [...this.eager];
         this.eager.clear();
-        const claimed = await this.o.queue.claim(this.owner, now, this.leaseMs, room, eager, [...this.busy.keys()]);
+        const busy = [...this.busy.keys()];
+        const claimed = await this.o.queue.claim(this.owner, now, this.leaseMs, room, eager, busy);
+        // a wake for a target being worked on is kept: what was queued may come after that work's last look
+        // (busy when the claim was asked, even if its work has ended since)
+        for (const t of eager) if (busy.includes(t) && !claimed.includes(t)) this.eager.add(t);
         for (const t of claimed) {
           const work = this.work(t)
             .catch((err: unknown) => this.o.log.error({ err, target: t }, 'notification delivery failed'))
@@ -204,6 +208,8 @@ export class Delivery {
     let renewed = Date.now();
     /** fetched and not yet sent, oldest first; and what was sent or dropped since the last write */
     let rows: QueuedNotification[] = [];
+    /** rows were fetched after the last send: a wait they call for is not outdated by newer ones */
+    let fresh = false;
     let route: Route | undefined;
     const delivered: number[] = [];
     const dropped: number[] = [];
@@ -232,6 +238,7 @@ export class Delivery {
       if (rows.length === 0) {
         if (delivered.length + dropped.length > 0) await flush({ release: false });
         rows = await q.pending(target, 200);
+        fresh = true;
         if (rows.length === 0) {
           // released only if nothing was queued meanwhile; else still ours: go on with it
           if (!(await flush({ release: 'ifIdle' }))) return;
@@ -258,9 +265,15 @@ export class Delivery {
       }
       const plan = this.plan(target, rows, now);
       if ('wait' in plan) {
+        if (!fresh) {
+          // notifications queued since the fetch (of another subscription) may go now: look again first
+          rows = [];
+          continue;
+        }
         await flush({ wait: plan.wait, release: true });
         return;
       }
+      fresh = false;
       const rsp = await this.send(target, route!, plan.pc, plan.ec, plan.fr);
       renewed = Date.now();
       const answered = rsp.rsc !== RSC.TARGET_NOT_REACHABLE && rsp.rsc !== RSC.REQUEST_TIMEOUT;
