@@ -78,6 +78,8 @@ export class Delivery {
   private readonly eager = new Set<string>();
   /** consecutive failures per target (the backoff; the store counts them too, for operators) */
   private readonly failures = new Map<string, number>();
+  /** when a target that failed here is tried again (its backoff) */
+  private readonly retryAt = new Map<string, number>();
   /** rateLimit windows per subscription */
   private readonly windows = new Map<string, { start: number; count: number }>();
   private timer?: NodeJS.Timeout;
@@ -107,10 +109,21 @@ export class Delivery {
     );
   }
 
-  /** Notifications were queued for these targets (after their commit): look now. */
+  /**
+   * Notifications were queued for these targets (after their commit): look now. A target this process knows to
+   * be waiting for its next retry is not looked at before then (its claim would find nothing to do): a dead
+   * target costs its writers no round of queries per write.
+   */
   wake(targets: Iterable<string>) {
-    for (const t of targets) this.eager.add(t);
-    this.schedule(0);
+    const now = Date.now();
+    let any = false;
+    for (const t of targets) {
+      const retry = this.retryAt.get(t);
+      if (retry !== undefined && retry > now) continue;
+      this.eager.add(t);
+      any = true;
+    }
+    if (any) this.schedule(0);
   }
 
   /** Stops taking work; `drained` resolves when the work in progress has ended. */
@@ -281,6 +294,7 @@ export class Delivery {
       forget([...plan.ids, ...plan.dropped]);
       if (rsp.rsc >= 2000 && rsp.rsc < 3000) {
         this.failures.delete(target);
+        this.retryAt.delete(target);
         delivered.push(...plan.ids);
         dropped.push(...plan.dropped);
         if (delivered.length >= FLUSH_EVERY) await flush({ release: false });
@@ -299,6 +313,8 @@ export class Delivery {
 
   private async fail(target: string, error: string, dropped: number[], now: number) {
     const wait = this.backoff(target);
+    if (this.retryAt.size > 100_000) this.retryAt.clear();
+    this.retryAt.set(target, now + wait);
     this.o.log.debug({ target, error, retryInMs: wait }, 'notification target not reached');
     await this.o.queue.settle(this.owner, target, {
       now,
