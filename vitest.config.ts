@@ -22,8 +22,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // a PostgreSQL cluster URL for every worker in process.env.CSE_TEST_PG
-    globalSetup: ['test/setup/postgres.ts'],
+    // a PostgreSQL cluster URL for every worker in process.env.CSE_TEST_PG, and a mosquitto MQTT broker in
+    // CSE_TEST_MQTT / CSE_TEST_MQTT_WS / CSE_TEST_MQTT_DIR
+    globalSetup: ['test/setup/postgres.ts', 'test/setup/mosquitto.ts'],
     projects: [
       {
         extends: true as const,
