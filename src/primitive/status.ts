@@ -53,3 +53,15 @@ export const notFound = (m: string) => new CseError(RSC.NOT_FOUND, m);
 export const notAllowed = (m: string) => new CseError(RSC.OPERATION_NOT_ALLOWED, m);
 
 export const isSuccess = (rsc: number) => rsc >= 2000 && rsc < 3000;
+
+/**
+ * The response primitive of an error, the same on every binding: a CseError's rsc and message (m2m:dbg); any
+ * other error is 5000 with a generic message (what went wrong is logged, not told).
+ */
+export function errorResponse(
+  e: unknown,
+  rqi: string | undefined,
+): { rsc: number; rqi: string; pc: { 'm2m:dbg': string } } {
+  const err = e instanceof CseError ? e : new CseError(RSC.INTERNAL_SERVER_ERROR, 'internal server error');
+  return { rsc: err.rsc, rqi: rqi ?? '', pc: { 'm2m:dbg': err.message } };
+}

@@ -38,7 +38,7 @@ import {
 } from './message.js';
 import { PLAIN_FORMAT } from './options.js';
 import { EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT } from './server.js';
-import { TtlMap } from './ttl-map.js';
+import { TtlMap } from '../../util/ttl-map.js';
 
 const ACK_RANDOM_FACTOR = 1.5;
 /** the largest reassembled Block2 response this client accepts */

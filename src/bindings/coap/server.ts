@@ -20,8 +20,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
-import type { Operation, RequestPrimitive, ResponsePrimitive } from '../../primitive/primitive.js';
-import { CseError, RSC, badRequest } from '../../primitive/status.js';
+import type { Operation, RequestPrimitive } from '../../primitive/primitive.js';
+import { CseError, RSC, badRequest, errorResponse } from '../../primitive/status.js';
 import { jsonCodec, type Serializations } from '../../serialization/index.js';
 import { reachableHosts, type ProtocolBinding } from '../binding.js';
 import { negotiate, readRequest, writeResponse, type Negotiated } from './mapping.js';
@@ -50,7 +50,7 @@ import {
   type CoapOption,
 } from './message.js';
 import { M2M_OPTIONS, M2mOpt } from './options.js';
-import { TtlMap } from './ttl-map.js';
+import { TtlMap } from '../../util/ttl-map.js';
 
 export interface CoapBindingOptions {
   port: number;
@@ -514,9 +514,4 @@ function optionText(msg: CoapMessage, number: number): string | undefined {
 function rviOf(msg: CoapMessage): string | undefined {
   const v = optionText(msg, M2mOpt.RVI);
   return v && v.length <= 2 ? v : undefined;
-}
-
-function errorResponse(e: unknown, rqi: string | undefined): ResponsePrimitive {
-  const err = e instanceof CseError ? e : new CseError(RSC.INTERNAL_SERVER_ERROR, 'internal server error');
-  return { rsc: err.rsc, rqi: rqi ?? '', pc: { 'm2m:dbg': err.message } };
 }

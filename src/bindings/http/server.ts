@@ -15,7 +15,7 @@ import {
   type RequestPrimitive,
   type ResponsePrimitive,
 } from '../../primitive/primitive.js';
-import { CseError, RSC, badRequest } from '../../primitive/status.js';
+import { CseError, RSC, badRequest, errorResponse } from '../../primitive/status.js';
 import { jsonCodec, type Codec, type Serializations } from '../../serialization/index.js';
 import { reachableHosts, type ProtocolBinding } from '../binding.js';
 import { applyQuery, httpQuery } from '../query.js';
@@ -384,9 +384,4 @@ export function targetOf(rawPath: string): string {
   if (path.startsWith('/~/')) return path.slice(2);
   if (path.startsWith('/_/')) return `/${path.slice(2)}`;
   return path.slice(1);
-}
-
-function errorResponse(e: unknown, rqi: string | undefined): ResponsePrimitive {
-  const err = e instanceof CseError ? e : new CseError(RSC.INTERNAL_SERVER_ERROR, 'internal server error');
-  return { rsc: err.rsc, rqi: rqi ?? '', pc: { 'm2m:dbg': err.message } };
 }
