@@ -15,6 +15,12 @@
  * - no type at all (xs:anyType, e.g. `con`) -> text.
  * An attribute of specs/attributes.json with "xml": "attribute" is an XML attribute of its resource element
  * (resourceName, TS-0004 6.3.6 Table 6.3.6-2 `@resourceName`).
+ *
+ * Whole primitives (TS-0004 8.3.2: root m2m:rqp / m2m:rsp, short names of m2m:requestPrimitive /
+ * m2m:responsePrimitive, 6.4.1 / 6.4.2) are complex types whose members are the parameters of specs/primitive.json
+ * `request` / `response`, in that order, typed by specs/types.json; the members of filterCriteria are those of
+ * specs/primitive.json `filterCriteria`. A type with "xml": "content" (m2m:primitiveContent, 7.5.2) holds root
+ * elements: each child element is shaped as that element is on its own as a document (see `root`).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +36,11 @@ export type Shape =
   | { readonly k: 'anyType' }
   /** not described by the tables: structure taken from the document, text as strings */
   | { readonly k: 'generic' }
+  /**
+   * m2m:primitiveContent (TS-0004 7.5.2): child elements that are root elements (m2m:cin, m2m:dbg, m2m:sgn ...),
+   * each shaped by `SerializationModel.root`; the value is an object of those elements, {"m2m:cin": {...}}
+   */
+  | { readonly k: 'content' }
   /** xs:list: one element, items separated by white space */
   | { readonly k: 'list'; readonly item: Shape }
   /** maxOccurs > 1: the element repeated once per item */
@@ -55,14 +66,30 @@ export interface ObjectShape {
 
 export const STRING: Shape = { k: 'string' };
 export const GENERIC: Shape = { k: 'generic' };
+export const CONTENT: Shape = { k: 'content' };
 
 type JsonSchema = Record<string, unknown>;
+
+/** specs/primitive.json: each parameter by short name with its data type (specs/types.json), in XSD order */
+export interface PrimitiveTables {
+  request: Record<string, { type: string }>;
+  response: Record<string, { type: string }>;
+  filterCriteria: Record<string, { type: string }>;
+}
 
 export interface SpecTables {
   attributes: Record<string, { ln: string; type: string; xml?: string }>;
   types: Record<string, JsonSchema>;
   resources: { ty: number; sn: string; attributes: Record<string, unknown> }[];
+  /** without it, m2m:rqp / m2m:rsp are generic and filterCriteria has no typed members */
+  primitive?: PrimitiveTables;
 }
+
+/** The root elements of whole primitives (TS-0004 8.2.2: rqp, rsp) and the parameters of specs/primitive.json. */
+const PRIMITIVE_ROOTS = new Map<string, 'request' | 'response'>([
+  ['m2m:rqp', 'request'],
+  ['m2m:rsp', 'response'],
+]);
 
 /**
  * Content elements that are not resources (TS-0004 7.5.2, Tables 7.5.2-1 / 7.5.2-2, short names from 8.2.5),
@@ -89,6 +116,7 @@ export class SerializationModel {
   private readonly resourceShapes = new Map<string, ObjectShape>();
   private readonly attributeShapes = new Map<string, Shape>();
   private readonly resourceAttrs = new Map<string, string[]>();
+  private readonly primitiveShapes = new Map<string, ObjectShape>();
 
   constructor(private readonly tables: SpecTables) {
     for (const r of tables.resources) this.resourceAttrs.set(r.sn, Object.keys(r.attributes));
@@ -104,14 +132,38 @@ export class SerializationModel {
       resources: readdirSync(dir)
         .filter((f) => f.endsWith('.json'))
         .map((f) => read(join(dir, f))),
+      primitive: read(join(specsDir, 'primitive.json')),
     });
   }
 
-  /** The shape of a root element, e.g. 'm2m:cnt', 'm2m:dbg'; generic when unknown. */
+  /** The shape of a root element, e.g. 'm2m:cnt', 'm2m:dbg', 'm2m:rqp'; generic when unknown. */
   root(name: string): Shape {
     const type = CONTENT_ROOTS.get(name);
     if (type) return this.type(type);
+    const primitive = PRIMITIVE_ROOTS.get(name);
+    if (primitive) return this.primitive(primitive);
     return this.isResource(name) ? { k: 'resource', sn: resourceSn(name)! } : GENERIC;
+  }
+
+  /**
+   * A whole request or response primitive (m2m:rqp / m2m:rsp): the parameters of specs/primitive.json in their
+   * order there, each typed by specs/types.json; generic when the tables have no primitive.json.
+   */
+  primitive(kind: 'request' | 'response'): Shape {
+    const params = this.tables.primitive?.[kind];
+    if (!params) return GENERIC;
+    return this.objectOf(kind, params);
+  }
+
+  private objectOf(key: string, params: Record<string, { type: string }>): ObjectShape {
+    let shape = this.primitiveShapes.get(key);
+    if (!shape) {
+      const members = new Map<string, Shape>();
+      for (const [p, d] of Object.entries(params)) members.set(p, this.type(d.type));
+      shape = { k: 'object', members, attributes: new Set() };
+      this.primitiveShapes.set(key, shape);
+    }
+    return shape;
   }
 
   /** Whether an element name is a resource representation: m2m:<name>, not a content or notification element. */
@@ -159,7 +211,9 @@ export class SerializationModel {
     if (!s) {
       const schema = this.tables.types[name];
       if (!schema) throw new Error(`specs/types.json has no type '${name}'`);
-      s = this.fromSchema(schema, name === 'resourceWrapper');
+      // m2m:filterCriteria (TS-0004 6.3.5.8): its members and their types are those of specs/primitive.json
+      const fc = name === 'filterCriteria' ? this.tables.primitive?.filterCriteria : undefined;
+      s = fc ? this.objectOf('filterCriteria', fc) : this.fromSchema(schema, name === 'resourceWrapper');
       this.typeShapes.set(name, s);
     }
     return s;
@@ -168,6 +222,7 @@ export class SerializationModel {
   private fromSchema(schema: JsonSchema, wrapper = false): Shape {
     const ref = schema.$ref;
     if (typeof ref === 'string' && ref.startsWith('t:')) return this.type(ref.slice(2));
+    if (schema.xml === 'content') return CONTENT;
     const alternatives = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
     if (alternatives) return this.union(alternatives.map((a) => this.fromSchema(a)));
     if (Array.isArray(schema.enum)) {

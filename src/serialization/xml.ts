@@ -14,6 +14,9 @@
  * - NULL as an empty element, whatever the data type (8.3.1);
  * - numbers and booleans as their XSD lexical forms; `con` (xs:anyType) as text: a string as is, any other
  *   JSON value as its JSON text.
+ * - whole primitives (TS-0004 8.3.2): root m2m:rqp / m2m:rsp, the parameters as child elements in the order of
+ *   specs/primitive.json, typed by specs/types.json; the content (pc, m2m:primitiveContent) holds one root element
+ *   (<pc><m2m:cin rn="x">...</m2m:cin></pc>), written and read exactly as that element is as a document.
  * Decoding reverses this, typing text by the same shapes: numbers, booleans (true/false/1/0), lists split on
  * white space; an empty element is null (an empty list or string cannot be told apart from NULL in XML);
  * elements the tables do not describe come back as strings (or objects when they have children), for the
@@ -99,6 +102,10 @@ class XmlWriter {
       this.out.push(`<${name}${extra}>`, escapeText(text), `</${name}>`);
       return;
     }
+    if (shape.k === 'content' && isObj(value)) {
+      this.content(name, value, extra);
+      return;
+    }
     if (Array.isArray(value)) {
       // an xs:list (or a list where the tables expect none): one element, items separated by spaces
       const text = value.map(scalarText).join(' ');
@@ -110,6 +117,18 @@ class XmlWriter {
       return;
     }
     this.complex(name, value, shape.k === 'object' ? shape : undefined, extra);
+  }
+
+  /** m2m:primitiveContent: each member a root element, written as it is written as a document of its own */
+  private content(name: string, value: Obj, extra: string) {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+    if (keys.length === 0) {
+      this.out.push(`<${name}${extra}/>`);
+      return;
+    }
+    this.out.push(`<${name}${extra}>`);
+    for (const k of keys) this.member(k, value[k], this.model.root(k));
+    this.out.push(`</${name}>`);
   }
 
   private complex(name: string, value: Obj, shape: ObjectShape | undefined, extra: string) {
@@ -233,6 +252,8 @@ class XmlReader {
         return node.elements.length ? node.parts.map(serialize).join('') : node.text;
       case 'generic':
         return this.generic(node);
+      case 'content':
+        return this.content(node);
       case 'repeat':
         return [this.value(node, shape.item)];
       default:
@@ -259,6 +280,22 @@ class XmlReader {
         continue;
       }
       put(out, name, this.member(nodes, this.memberShape(shape, name)));
+    }
+    return out;
+  }
+
+  /**
+   * m2m:primitiveContent: each child element read as the root of a document of its own; no element and only
+   * white space is NULL (no content), text alone stays text (for the validation to reject).
+   */
+  private content(node: XNode): unknown {
+    if (node.attrs.length) throw badRequest(`unexpected attribute '${node.attrs[0]![0]}' on <${node.name}>`);
+    if (node.elements.length === 0) return node.text.trim() === '' ? null : node.text;
+    if (node.text.trim() !== '') throw badRequest(`unexpected text '${clip(node.text.trim())}' in <${node.name}>`);
+    const out: Obj = {};
+    for (const [name, nodes] of groupByName(node.elements)) {
+      const values = nodes.map((n) => this.value(n, this.model.root(name), true));
+      put(out, name, values.length === 1 ? values[0] : values);
     }
     return out;
   }
