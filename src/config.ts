@@ -18,8 +18,24 @@ export interface CseConfig {
   coapPort: number;
   coapHost: string;
   mqttEnabled: boolean;
+  /** the embedded broker: TCP port and listen address (loopback unless set) */
   mqttPort: number;
+  mqttHost: string;
+  /** the embedded broker also speaks MQTT over WebSockets, on this port */
+  mqttWsEnabled: boolean;
+  mqttWsPort: number;
+  /** an external broker (mqtt://, mqtts://, ws://, wss://): the CSE connects to it and starts no broker */
   mqttUrl: string;
+  mqttUsername: string;
+  mqttPassword: string;
+  /** PEM files: the CA that signed the broker's certificate, and this CSE's client certificate and key */
+  mqttCa: string;
+  mqttCert: string;
+  mqttKey: string;
+  /** MQTT Client Identifier; empty: C::<CSE-ID> (TS-0010 6.3.3) */
+  mqttClientId: string;
+  /** several CSE processes on one broker: requests are shared in this group ($share/<group>/...), one process each */
+  mqttSharedGroup: string;
   dataDir: string;
   /** a PostgreSQL URL (postgres://user@host:port/db) selects the PostgreSQL store; empty: SQLite in dataDir */
   db: string;
@@ -103,15 +119,99 @@ export const OPTIONS: Option[] = [
   { key: 'coapPort', flag: 'coap-port', kind: 'int', default: 5683, help: 'CoAP binding UDP port (0 = any free port)' },
   { key: 'coapHost', flag: 'coap-host', kind: 'string', default: '0.0.0.0', help: 'CoAP binding listen address' },
   { key: 'coapEnabled', flag: 'coap', kind: 'bool', default: true, help: 'start the CoAP binding', negate: 'no-coap' },
-  { key: 'mqttPort', flag: 'mqtt-port', kind: 'int', default: 1883, help: 'port of the embedded MQTT broker' },
+  {
+    key: 'mqttEnabled',
+    flag: 'mqtt',
+    kind: 'bool',
+    default: true,
+    help: 'start the MQTT binding (TS-0010)',
+    negate: 'no-mqtt',
+  },
+  {
+    key: 'mqttPort',
+    flag: 'mqtt-port',
+    kind: 'int',
+    default: 1883,
+    help: 'TCP port of the embedded MQTT broker (0 = any free port)',
+  },
+  {
+    key: 'mqttHost',
+    flag: 'mqtt-host',
+    kind: 'string',
+    default: '127.0.0.1',
+    help: 'listen address of the embedded MQTT broker (0.0.0.0: every interface)',
+  },
+  {
+    key: 'mqttWsEnabled',
+    flag: 'mqtt-ws',
+    kind: 'bool',
+    default: false,
+    help: 'the embedded broker also accepts MQTT over WebSockets (on --mqtt-ws-port, same address)',
+    negate: 'no-mqtt-ws',
+  },
+  {
+    key: 'mqttWsPort',
+    flag: 'mqtt-ws-port',
+    kind: 'int',
+    default: 8083,
+    help: 'WebSocket port of the embedded MQTT broker (0 = any free port)',
+  },
   {
     key: 'mqttUrl',
     flag: 'mqtt-url',
     kind: 'string',
     default: '',
-    help: 'external MQTT broker URL (instead of the embedded one)',
+    help: 'external MQTT broker (mqtt://, mqtts://, ws://, wss://host:port): the CSE connects to it and starts no broker',
   },
-  { key: 'mqttEnabled', flag: 'mqtt', kind: 'bool', default: true, help: 'start the MQTT binding', negate: 'no-mqtt' },
+  {
+    key: 'mqttUsername',
+    flag: 'mqtt-username',
+    kind: 'string',
+    default: '',
+    help: 'user name for the external MQTT broker',
+  },
+  {
+    key: 'mqttPassword',
+    flag: 'mqtt-password',
+    kind: 'string',
+    default: '',
+    help: 'password for the external MQTT broker (prefer the environment variable)',
+  },
+  {
+    key: 'mqttCa',
+    flag: 'mqtt-ca',
+    kind: 'string',
+    default: '',
+    help: "PEM file: the CA of the external broker's certificate (mqtts://, wss://)",
+  },
+  {
+    key: 'mqttCert',
+    flag: 'mqtt-cert',
+    kind: 'string',
+    default: '',
+    help: 'PEM file: client certificate for the external broker, with --mqtt-key',
+  },
+  {
+    key: 'mqttKey',
+    flag: 'mqtt-key',
+    kind: 'string',
+    default: '',
+    help: 'PEM file: private key of --mqtt-cert',
+  },
+  {
+    key: 'mqttClientId',
+    flag: 'mqtt-client-id',
+    kind: 'string',
+    default: '',
+    help: 'MQTT Client Identifier; none: C::<CSE-ID> (TS-0010 6.3.3), or a process-unique one with --mqtt-shared-group',
+  },
+  {
+    key: 'mqttSharedGroup',
+    flag: 'mqtt-shared-group',
+    kind: 'string',
+    default: '',
+    help: 'several CSE processes on one broker: each request goes to one of them ($share/<group>/, mosquitto, EMQX, HiveMQ)',
+  },
   {
     key: 'dataDir',
     flag: 'data-dir',
@@ -479,6 +579,7 @@ function checkConfig(c: CseConfig) {
   if (c.requireToken && !c.jwtSecret && !c.jwtPublicKey)
     throw new ConfigError('require-token needs a key to verify tokens with: jwt-secret or jwt-public-key');
   if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) throw new ConfigError('tls-cert and tls-key go together');
+  checkMqtt(c);
   for (const p of c.poa) {
     // TS-0004 m2m:poaList: a URI with a transport scheme and a host, no whitespace
     let u: URL | undefined;
@@ -492,6 +593,28 @@ function checkConfig(c: CseConfig) {
     if (!POA_SCHEMES.includes(u.protocol.slice(0, -1)))
       throw new ConfigError(`poa '${p}': the scheme must be one of ${POA_SCHEMES.join(', ')}`);
   }
+}
+
+function checkMqtt(c: CseConfig) {
+  if (c.mqttUrl !== '') {
+    let u: URL | undefined;
+    try {
+      u = new URL(c.mqttUrl);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(u.protocol) || !u.hostname)
+      throw new ConfigError(
+        `mqtt-url '${redactUrl(c.mqttUrl)}' must be mqtt://, mqtts://, ws:// or wss:// with a host (e.g. mqtt://broker:1883)`,
+      );
+  }
+  if (Boolean(c.mqttCert) !== Boolean(c.mqttKey)) throw new ConfigError('mqtt-cert and mqtt-key go together');
+  // one MQTT topic level (MQTT 3.1.1 4.7): no wildcard, no level separator; no white space either
+  if (c.mqttSharedGroup !== '' && !/^[^/+#\s]{1,64}$/.test(c.mqttSharedGroup))
+    throw new ConfigError(
+      `mqtt-shared-group '${c.mqttSharedGroup}' must be 1-64 characters without / + # or white space`,
+    );
+  if (c.mqttClientId.length > 256) throw new ConfigError('mqtt-client-id is longer than 256 characters');
 }
 
 export function helpText(): string {

@@ -8,6 +8,7 @@ import type { ProtocolBinding } from './bindings/binding.js';
 import { ProtocolClients } from './bindings/client.js';
 import { CoapClient } from './bindings/coap/client.js';
 import { HttpClient } from './bindings/http/client.js';
+import { MqttClient } from './bindings/mqtt/client.js';
 import { BINDINGS } from './bindings/index.js';
 import type { CseConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
@@ -30,7 +31,6 @@ const IN_CSE = 1;
 
 export class Cse {
   readonly bindings: ProtocolBinding[] = [];
-  /** what the CSE sends requests out with (notifications, forwarding), by URI scheme: http, https, coap */
   private sweeper?: NodeJS.Timeout;
 
   private constructor(
@@ -51,6 +51,12 @@ export class Cse {
     const clients = new ProtocolClients([
       new HttpClient({ timeoutMs: config.notificationTimeoutMs }),
       new CoapClient({ log: log.child({ client: 'coap' }) }),
+      new MqttClient({
+        cseId: config.cseId,
+        clientId: config.mqttClientId || `C::${config.cseId.slice(1)}`,
+        timeoutMs: config.notificationTimeoutMs,
+        log: log.child({ client: 'mqtt' }),
+      }),
     ]);
     const notifications = new Notifications(config, clients, log.child({ component: 'notifications' }));
     const polling = new PollingChannels(config, clients, log.child({ component: 'polling' }));
@@ -79,6 +85,7 @@ export class Cse {
           dispatcher,
           serializations,
           config,
+          clients,
           log: log.child({ binding: factory.name }),
         });
         // pushed before it starts: one that fails to start is stopped with the others
@@ -114,7 +121,6 @@ export class Cse {
         cseRn: config.cseRn,
         store: store.kind === 'postgres' ? { postgres: redactUrl(config.db) } : { sqlite: config.dataDir },
         bindings: Object.fromEntries(cse.bindings.map((b) => [b.name, b.port()])),
-        notStarted: config.mqttEnabled ? ['mqtt'] : [],
         expiredOnStart: removed,
         security: {
           tokens: config.requireToken ? 'required' : config.jwtSecret || config.jwtPublicKey ? 'verified' : 'off',

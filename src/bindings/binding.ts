@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { CseConfig } from '../config.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { ProtocolClients } from './client.js';
 import type { Serializations } from '../serialization/index.js';
 
 export type BindingName = 'http' | 'coap' | 'mqtt';
@@ -27,6 +28,8 @@ export interface BindingDeps {
   dispatcher: Dispatcher;
   serializations: Serializations;
   config: CseConfig;
+  /** the CSE's protocol clients: a binding whose connection also carries requests out lends it to its client */
+  clients: ProtocolClients;
   log: Logger;
 }
 

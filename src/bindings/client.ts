@@ -42,6 +42,11 @@ export class ProtocolClients {
     for (const c of clients) for (const s of c.schemes) this.byScheme.set(s, c);
   }
 
+  /** the client serving a scheme (a binding lends the client of its transport its connection: MQTT) */
+  client(scheme: string): ProtocolClient | undefined {
+    return this.byScheme.get(scheme);
+  }
+
   /** the schemes a request can be sent to */
   get schemes(): string[] {
     return [...this.byScheme.keys()];

@@ -1,11 +1,12 @@
 /**
  * The protocol bindings of a CSE, one factory each: cse.ts builds those the configuration enables, in this order.
- * A new binding (MQTT, WebSocket) is one module and one entry here.
+ * A new binding (WebSocket) is one module and one entry here.
  */
 import { readFileSync } from 'node:fs';
 import type { BindingFactory } from './binding.js';
 import { CoapBinding } from './coap/server.js';
 import { HttpBinding } from './http/server.js';
+import { MqttBinding } from './mqtt/server.js';
 
 export const BINDINGS: readonly BindingFactory[] = [
   {
@@ -35,5 +36,11 @@ export const BINDINGS: readonly BindingFactory[] = [
         { port: c.coapPort, host: c.coapHost, maxRequestBytes: c.maxRequestBytes },
         log,
       ),
+  },
+  {
+    name: 'mqtt',
+    enabled: (c) => c.mqttEnabled,
+    create: ({ dispatcher, serializations, config, clients, log }) =>
+      new MqttBinding(dispatcher, serializations, config, clients, log),
   },
 ];

@@ -23,9 +23,12 @@ import {
 } from '../../src/bindings/coap/message.js';
 import { CONTENT_FORMATS, M2mOpt, PLAIN_FORMAT, contentFormatOf } from '../../src/bindings/coap/options.js';
 import { Serializations, formatOf, parseMediaType, type Format } from '../../src/serialization/index.js';
+import { applyQuery, httpQuery } from '../../src/bindings/query.js';
+import type { Operation, RequestPrimitive } from '../../src/primitive/primitive.js';
 import type { TestCse } from './cse.js';
+import { mqttPeer, primitiveCodec, type MqttPeer } from './mqtt.js';
 
-export type BindingName = 'http' | 'coap';
+export type BindingName = 'http' | 'coap' | 'mqtt';
 export type Op = 'create' | 'retrieve' | 'update' | 'delete' | 'notify';
 
 export interface NeutralRequest {
@@ -124,7 +127,82 @@ function decode(mediaType: string | undefined, payload: Buffer, format: Format, 
 
 export function bindingClient(binding: BindingName, t: TestCse, opts: BindingClientOptions = {}): BindingClient {
   const format = opts.format ?? 'json';
+  if (binding === 'mqtt') return mqttClient(t.mqttUrl, t.cse.config.cseId, format);
   return binding === 'http' ? httpClient(t.url, format) : coapClient(t.coapPort, format);
+}
+
+const OPERATION: Record<Op, Operation> = { create: 1, retrieve: 2, update: 3, delete: 4, notify: 5 };
+
+/** an HTTP-style path as a To: `/cse-in/x` -> `cse-in/x`, `/~/id-in/x` -> `/id-in/x`, `/_/sp/x` -> `//sp/x` */
+export function toOf(path: string): string {
+  const p = path
+    .split('/')
+    .map((s) => decodeURIComponent(s))
+    .join('/');
+  if (p.startsWith('/~/')) return p.slice(2);
+  if (p.startsWith('/_/')) return `/${p.slice(2)}`;
+  return p.slice(1);
+}
+
+/**
+ * Over MQTT (TS-0010): the whole request primitive in the payload, on /oneM2M/req/<fr>/<cse>/<format>; the
+ * answer's serialization is the topic's. There is no location (no Content-Location) and no transport status: the
+ * status is the rsc. A body given as text or bytes (a malformed one) is spliced into the primitive as its pc, so
+ * that the primitive around it carries the rqi; a request without rqi gets no answer (rsc 0 after 500 ms).
+ */
+function mqttClient(url: string, cseId: string, defaultFormat: Format): BindingClient {
+  let peer: Promise<MqttPeer> | undefined;
+  return {
+    async request(r) {
+      const format = r.format ?? defaultFormat;
+      const p = await (peer ??= mqttPeer(url, cseId));
+      const req: RequestPrimitive = { op: OPERATION[opOf(r)], to: toOf(r.path), rqi: r.rqi ?? `rq${++counter}` };
+      if (r.fr !== undefined) req.fr = r.fr;
+      if (r.rvi !== null) req.rvi = r.rvi ?? '3';
+      if (r.ty !== undefined) req.ty = r.ty;
+      if (r.query) applyQuery(req, httpQuery(r.query));
+      if (r.body !== undefined && typeof r.body !== 'string' && !Buffer.isBuffer(r.body))
+        req.pc = r.body as Record<string, unknown>;
+      const originator = r.fr || 'Ctest';
+      const topic = `/oneM2M/req/${originator.replace(/^\/+/, '').replace(/\//g, ':')}/${cseId.slice(1)}/${format}`;
+      let rsp;
+      if (r.rqi === null) {
+        await p.publish(topic, primitiveCodec.encodeRequest({ ...req, rqi: '' }, format));
+        const answer = await p.next(`/oneM2M/resp/+/${cseId.slice(1)}/#`, 500);
+        return { rsc: answer ? NaN : 0, body: undefined, status: answer ? 'answered' : 'no answer' };
+      }
+      if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) {
+        const answer = p.next(`/oneM2M/resp/+/${cseId.slice(1)}/#`, 10_000);
+        await p.publish(topic, splice(req, Buffer.from(r.body), format));
+        const got = await answer;
+        rsp = got ? primitiveCodec.decodeResponse(got.payload, format) : { rsc: 0 };
+      } else rsp = await p.request(req, { format, originator });
+      const res = rsp as { rsc: number; pc?: unknown; cnst?: number; cnot?: number };
+      return {
+        rsc: res.rsc,
+        body: res.pc,
+        status: String(res.rsc),
+        contentType: res.pc !== undefined ? mediaTypeOf(format) : undefined,
+        ...(res.cnst !== undefined ? { cnst: res.cnst } : {}),
+        ...(res.cnot !== undefined ? { cnot: res.cnot } : {}),
+      };
+    },
+    async close() {
+      if (peer) await (await peer).close();
+    },
+  };
+}
+
+/** a primitive whose pc is `body` as it is: JSON and XML text spliced in, CBOR as a byte string */
+function splice(req: RequestPrimitive, body: Buffer, format: Format): Buffer {
+  if (format === 'cbor')
+    return primitiveCodec.encodeRequest({ ...req, pc: body as unknown as Record<string, unknown> }, format);
+  const marker = 'SPLICE-PC-HERE';
+  const text = primitiveCodec.encodeRequest({ ...req, pc: { 'm2m:dbg': marker } }, format).toString();
+  const at = format === 'json' ? text.indexOf(`{"m2m:dbg":"${marker}"}`) : text.indexOf('<m2m:dbg');
+  const end =
+    format === 'json' ? at + `{"m2m:dbg":"${marker}"}`.length : text.indexOf('</m2m:dbg>') + '</m2m:dbg>'.length;
+  return Buffer.concat([Buffer.from(text.slice(0, at)), body, Buffer.from(text.slice(end))]);
 }
 
 function httpClient(base: string, defaultFormat: Format): BindingClient {

@@ -26,6 +26,8 @@ export interface TestCse {
   url: string;
   /** the CoAP binding's UDP port on 127.0.0.1, 0 when CoAP was not asked for */
   coapPort: number;
+  /** the broker the MQTT binding is connected to (embedded: mqtt://127.0.0.1:<port>), '' without MQTT */
+  mqttUrl: string;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -50,6 +52,9 @@ export async function startTestCse(overrides: Partial<CseConfig> = {}): Promise<
     coapPort: 0,
     coapHost: '127.0.0.1',
     mqttEnabled: false,
+    mqttPort: 0,
+    mqttHost: '127.0.0.1',
+    mqttWsPort: 0,
     dataDir,
     logLevel: 'silent',
     ...(database ? { db: database.url, dbPoolSize: 4 } : {}),
@@ -66,6 +71,7 @@ export async function startTestCse(overrides: Partial<CseConfig> = {}): Promise<
     cse,
     url: `http://127.0.0.1:${cse.port('http')}`,
     coapPort: cse.port('coap'),
+    mqttUrl: !config.mqttEnabled ? '' : config.mqttUrl || `mqtt://127.0.0.1:${cse.port('mqtt')}`,
     dataDir,
     async stop() {
       await cse.stop();

@@ -58,3 +58,54 @@ export async function stopMosquitto(): Promise<void> {
 
 /** Starts a broker stopped by stopMosquitto() again, on the same ports (a running one is restarted). */
 export const startMosquitto = restartMosquitto;
+
+export interface PrivateBroker {
+  url: string;
+  wsUrl: string;
+  /** stop, then start on the same ports (sessions and subscriptions are gone: no persistence) */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  /** stops it and removes its directory */
+  close(): Promise<void>;
+}
+
+/**
+ * A mosquitto of the calling test alone (for restarts and stops that must not drop the connections of the other
+ * test files); undefined when mosquitto cannot be started here (no binary).
+ */
+export async function privateMosquitto(): Promise<PrivateBroker | undefined> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'cse-mq-'));
+  const exec = (command: 'start' | 'restart' | 'stop') =>
+    new Promise<string>((resolve, reject) =>
+      execFile(
+        'bash',
+        [script, command, dir],
+        { timeout: 60_000, env: { ...process.env, CSE_MQTT_INSTALL: '0' } },
+        (error, stdout, stderr) => {
+          if (error) reject(new Error(`.ci/mosquitto ${command} ${dir} failed: ${stderr.trim() || error.message}`));
+          else resolve(stdout);
+        },
+      ),
+    );
+  let printed: string;
+  try {
+    printed = (await exec('start')).trim().split('\n').pop() ?? '';
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  const [url, wsUrl] = printed.split(' ') as [string, string];
+  return {
+    url,
+    wsUrl,
+    restart: () => exec('restart').then(() => undefined),
+    stop: () => exec('stop').then(() => undefined),
+    async close() {
+      await exec('stop').catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
