@@ -1,7 +1,7 @@
 /**
  * Command line of the conformance suite:
  *
- *   npm run conformance -- --target http://127.0.0.1:8080|coap://127.0.0.1:5683 [--cse-rn cse-in] [--cse-id /id-in] [--sp-id onem2m.local]
+ *   npm run conformance -- --target http://127.0.0.1:8080|coap://127.0.0.1:5683|mqtt://127.0.0.1:1883 [--cse-rn cse-in] [--cse-id /id-in] [--sp-id onem2m.local]
  *                          [--admin CAdmin] [--rvi 3] [--only TP/oneM2M/CSE/DMR] [--timeout 60000] [--list]
  *                          [--notify-host 127.0.0.1] [--notify-port 0] [--notify-url-host <host>]
  *
@@ -17,8 +17,10 @@ const USAGE = `Usage: npm run conformance -- --target <url> [options]
 
 Runs the oneM2M CSE conformance test purposes (TS-0018 ids) against a running CSE, black-box.
 
-  --target <url>     the CSE to test: http://host:port or coap://host:port (CoAP over UDP;
-                     the HTTP-only test purposes are then skipped)
+  --target <url>     the CSE to test: http://host:port, coap://host:port (CoAP over UDP)
+                     or mqtt://host:port, the broker the CSE is connected to (also
+                     mqtts://, ws://, wss://; the CSE is addressed by --cse-id); over
+                     CoAP and MQTT the HTTP-only test purposes are skipped
   --cse-rn <name>    resource name of the CSEBase              (default ${DEFAULT_TARGET.cseRn})
   --cse-id <id>      SP-relative CSE-ID                        (default ${DEFAULT_TARGET.cseId})
   --sp-id <domain>   M2M-SP-ID, for absolute addresses         (default ${DEFAULT_TARGET.spId})
@@ -127,7 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let transport;
   try {
-    transport = createTransport(args.target);
+    transport = createTransport(args.target, { cseId: args.config.cseId });
   } catch (e) {
     if (!(e instanceof UnsupportedTargetError)) throw e;
     process.stderr.write(`${e.message}\n`);

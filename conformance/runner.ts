@@ -56,6 +56,11 @@ export async function runTp(tp: TestPurpose, opts: Omit<RunOptions, 'only' | 'on
   });
   if (tp.binding && tp.binding !== opts.transport.binding)
     return result('skip', `${tp.binding.toUpperCase()}-only test purpose; the transport is ${opts.transport.binding}`);
+  if (tp.bindings && !(tp.bindings as readonly string[]).includes(opts.transport.binding))
+    return result(
+      'skip',
+      `${tp.bindings.map((b) => b.toUpperCase()).join('/')}-only test purpose; the transport is ${opts.transport.binding}`,
+    );
 
   const t = new TpContext(opts.transport, opts.config, tp.id);
   let out: TpResult;

@@ -15,6 +15,8 @@ export interface TestPurpose {
   local?: string;
   /** a binding-specific TP: it uses the raw escape hatch and is skipped on any other binding */
   binding?: 'http';
+  /** a TP about a mapping only some bindings have (a created resource's address): skipped on the others */
+  bindings?: readonly ('http' | 'coap' | 'mqtt')[];
   /** the steps; a failed check throws TpFailure, a TP that cannot run here throws TpSkip */
   run(t: TpContext): Promise<void>;
 }

@@ -14,12 +14,16 @@
  * (6.2.2.3), the parameters to oneM2M options (6.2.2.4) and Uri-Query options; the answer's oneM2M-RSC, -RQI,
  * -RVI, -CTS, -CTO options, Location-Path and payload come back as the protocol-neutral response, its code as
  * `status`.
+ *
+ * The MQTT implementation (mqtt-transport.ts) follows TS-0010: the whole request primitive on the request topic,
+ * the response primitive from the response topic.
  */
 import { CoapClient, type CoapRequest, type CoapResponse } from '../src/bindings/coap/client.js';
 import { codeText, decodeString, decodeUint, getOption, Opt, type CoapOption } from '../src/bindings/coap/message.js';
 import { M2M_OPTIONS, M2mOpt } from '../src/bindings/coap/options.js';
 import { applyQuery, coapQuery } from '../src/bindings/query.js';
 import type { RequestPrimitive } from '../src/primitive/primitive.js';
+import { MqttTransport } from './mqtt-transport.js';
 
 /** TS-0004 6.3.4.2.5 m2m:operation */
 export const Op = { Create: 1, Retrieve: 2, Update: 3, Delete: 4, Notify: 5 } as const;
@@ -90,7 +94,7 @@ export interface HttpEscapeHatch {
 }
 
 export interface Transport {
-  /** `http`, `coap`, later `mqtt`, ... */
+  /** `http`, `coap`, `mqtt` */
   readonly binding: string;
   readonly target: string;
   send(req: ConformanceRequest): Promise<ConformanceResponse>;
@@ -106,6 +110,8 @@ export class UnsupportedTargetError extends Error {
 export interface TransportOptions {
   /** per-request timeout, ms */
   timeoutMs?: number;
+  /** the CSE-ID of the CSE under test: MQTT addresses it in its topics (default /id-in) */
+  cseId?: string;
 }
 
 /** A transport for a target URL, chosen by its scheme. */
@@ -124,9 +130,15 @@ export function createTransport(target: string, opts: TransportOptions = {}): Tr
       return new CoapTransport(url, opts);
     case 'coaps:':
       throw new UnsupportedTargetError(`coaps:// (CoAP over DTLS) is not supported (target ${target}); use coap://`);
+    case 'mqtt:':
+    case 'mqtts:':
+    case 'ws:':
+    case 'wss:':
+      // the broker the CSE is connected to (TS-0010); ws:// and wss:// are MQTT over WebSockets
+      return new MqttTransport(url, { timeoutMs: opts.timeoutMs ?? 10_000, cseId: opts.cseId ?? '/id-in' });
     default:
       throw new UnsupportedTargetError(
-        `no transport for the scheme '${url.protocol}' of ${target}; use http:// or coap://`,
+        `no transport for the scheme '${url.protocol}' of ${target}; use http://, coap:// or mqtt://`,
       );
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The black-box conformance suite (conformance/) against this CSE over HTTP and over CoAP: one test per test
+ * The black-box conformance suite (conformance/) against this CSE over HTTP, CoAP and MQTT (through the
+ * embedded broker): one test per test
  * purpose and binding, named by its TS-0018 id and purpose, failing with the TP's own failure reason. No TP
  * that runs over a binding may fail or be skipped there.
  */
@@ -16,15 +17,16 @@ let cse: TestCse;
 const transports = new Map<string, Transport>();
 const config: TargetConfig = { ...DEFAULT_TARGET };
 
-const BINDINGS = ['http', 'coap'] as const;
+const BINDINGS = ['http', 'coap', 'mqtt'] as const;
 type Binding = (typeof BINDINGS)[number];
 
 beforeAll(async () => {
-  cse = await startTestCse({ coapEnabled: true });
+  cse = await startTestCse({ coapEnabled: true, mqttEnabled: true });
   const c = cse.cse.config;
   Object.assign(config, { cseRn: c.cseRn, cseId: c.cseId, spId: c.spId, admin: c.admin });
   transports.set('http', createTransport(cse.url));
   transports.set('coap', createTransport(`coap://127.0.0.1:${cse.coapPort}`));
+  transports.set('mqtt', createTransport(cse.mqttUrl, { cseId: c.cseId }));
 });
 afterAll(async () => {
   for (const t of transports.values()) await t.close();
@@ -32,7 +34,8 @@ afterAll(async () => {
 });
 
 /** A TP runs over a binding unless it is specific to another one. */
-const runsOver = (tp: TestPurpose, binding: Binding) => tp.binding === undefined || tp.binding === binding;
+const runsOver = (tp: TestPurpose, binding: Binding) =>
+  (tp.binding === undefined || tp.binding === binding) && (tp.bindings === undefined || tp.bindings.includes(binding));
 
 it('has unique TP ids, each listed in conformance/README.md', () => {
   const ids = ALL_TPS.map((tp) => tp.id);

@@ -137,6 +137,8 @@ export const genericTps: TestPurpose[] = [
     purpose: 'the response to a CREATE carries the address of the created resource (Content-Location, Location-Path)',
     clauses: ['TS-0009 6.4.4', 'TS-0008 6.2.3', 'TS-0004 7.3.3.12'],
     local: 'TS-0018 has no TP for the binding mapping of the created resource address',
+    // MQTT carries the whole response primitive, which has no such parameter (TS-0010 6.5.2)
+    bindings: ['http', 'coap'],
     async run(t) {
       const ae = await t.registerAe();
       const rn = t.uniq('cnt-');
