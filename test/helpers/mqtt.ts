@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { MqttConnection } from '../../src/bindings/mqtt/connection.js';
+import { MqttConnection, type MqttConnectionOptions } from '../../src/bindings/mqtt/connection.js';
 import { MqttRequester } from '../../src/bindings/mqtt/requester.js';
 import { idToTopic, parseTopic, topicOf } from '../../src/bindings/mqtt/topics.js';
 import { requestFromWire } from '../../src/primitive/wire.js';
@@ -57,10 +57,17 @@ export function matches(filter: string, topic: string): boolean {
 export async function mqttPeer(
   url: string,
   cseId = '/id-in',
-  o: { clientId?: string; clean?: boolean; reconnectMinMs?: number } = {},
+  o: {
+    clientId?: string;
+    clean?: boolean;
+    reconnectMinMs?: number;
+    /** credentials and TLS material, as the CSE's --mqtt-username ... --mqtt-key give them */
+    auth?: Pick<MqttConnectionOptions, 'username' | 'password' | 'ca' | 'cert' | 'key'>;
+  } = {},
 ): Promise<MqttPeer> {
   const connection = new MqttConnection({
     url,
+    ...o.auth,
     clientId: o.clientId ?? `test-${randomBytes(4).toString('hex')}`,
     clean: o.clean ?? true,
     connectTimeoutMs: 5000,

@@ -1,7 +1,7 @@
 /**
  * The configurable side of security, over every binding: the registration policy (--allowed-app-ids,
  * --allowed-ae-ids -> 4126), a configured CSEBase acpi (--cse-acpi), authenticated originators (JSON Web Tokens in
- * tkns, or HTTP Authorization: Bearer; --require-token -> 4106; acaf rules) and HTTPS (--tls-cert, --tls-key).
+ * tkns (a query parameter over HTTP and CoAP, a primitive parameter over MQTT), or HTTP Authorization: Bearer; --require-token -> 4106; acaf rules) and HTTPS (--tls-cert, --tls-key).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { bindingClient, type BindingClient, type BindingName } from '../helpers/
 import { startTestCse, type TestCse } from '../helpers/cse.js';
 import { client as httpClient } from '../helpers/http.js';
 
-const BINDINGS: BindingName[] = ['http', 'coap'];
+const BINDINGS: BindingName[] = ['http', 'coap', 'mqtt'];
 const ADMIN = 'CAdmin';
 const ae = (rn: string, api = 'Naccess') => ({ 'm2m:ae': { rn, api, rr: false, srv: ['3'] } });
 
@@ -33,7 +33,12 @@ async function overEach(t: TestCse, f: (c: BindingClient, b: BindingName) => Pro
 describe('registration policy (TS-0004 7.3.2.7): 4126 outside the allowed App-IDs and AE-IDs', () => {
   let t: TestCse;
   beforeAll(async () => {
-    t = await startTestCse({ coapEnabled: true, allowedAppIds: ['Nallowed*'], allowedAeIds: ['Cgood*', 'S*'] });
+    t = await startTestCse({
+      coapEnabled: true,
+      mqttEnabled: true,
+      allowedAppIds: ['Nallowed*'],
+      allowedAeIds: ['Cgood*', 'S*'],
+    });
   });
   afterAll(() => t.stop());
 
@@ -67,7 +72,7 @@ describe('registration policy (TS-0004 7.3.2.7): 4126 outside the allowed App-ID
 describe('a configured CSEBase acpi (--cse-acpi) governs the CSEBase instead of the system policy', () => {
   let t: TestCse;
   beforeAll(async () => {
-    t = await startTestCse({ coapEnabled: true, cseAcpi: ['cse-in/acpCse'] });
+    t = await startTestCse({ coapEnabled: true, mqttEnabled: true, cseAcpi: ['cse-in/acpCse'] });
   });
   afterAll(() => t.stop());
 
@@ -110,7 +115,7 @@ describe('authenticated originators: --require-token with an HS256 secret', () =
   const token = (sub: string, opts: jwt.SignOptions = { expiresIn: 300 }, key = secret) =>
     jwt.sign({ sub }, key, { algorithm: 'HS256', ...opts });
   beforeAll(async () => {
-    t = await startTestCse({ coapEnabled: true, requireToken: true, jwtSecret: secret });
+    t = await startTestCse({ coapEnabled: true, mqttEnabled: true, requireToken: true, jwtSecret: secret });
   });
   afterAll(() => t.stop());
 
@@ -171,7 +176,7 @@ describe('acaf: rules for authenticated originators only (tokens optional)', () 
   const secret = 'another-test-secret';
   let t: TestCse;
   beforeAll(async () => {
-    t = await startTestCse({ coapEnabled: true, jwtSecret: secret });
+    t = await startTestCse({ coapEnabled: true, mqttEnabled: true, jwtSecret: secret });
   });
   afterAll(() => t.stop());
 
@@ -276,7 +281,7 @@ describe('HTTPS (--tls-cert, --tls-key)', () => {
 describe('every form of an AE-ID meets the registration check (TS-0004 7.3.2.1)', () => {
   let t: TestCse;
   beforeAll(async () => {
-    t = await startTestCse({ coapEnabled: true });
+    t = await startTestCse({ coapEnabled: true, mqttEnabled: true });
   });
   afterAll(() => t.stop());
 

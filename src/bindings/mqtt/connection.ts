@@ -40,6 +40,12 @@ export interface MqttConnectionOptions {
 
 export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
 
+/** errors of a TLS handshake: certificate verification (CERT_*, UNABLE_TO_*, ...) and TLS alerts (ERR_SSL_*) */
+function isTlsFailure(err: Error & { code?: unknown }): boolean {
+  const code = typeof err.code === 'string' ? err.code : '';
+  return /CERT|SELF_SIGNED|UNABLE_TO_|SIGNATURE|^ERR_SSL_|^ERR_TLS_/.test(code);
+}
+
 export class MqttConnectionError extends Error {
   override name = 'MqttConnectionError';
 }
@@ -143,8 +149,10 @@ export class MqttConnection {
       };
       const onError = (err: Error & { code?: unknown }) => {
         last = err;
-        // a refused CONNECT (bad credentials, client ID rejected) does not get better by retrying
-        if (typeof err.code === 'number') fail(err.message);
+        // a refused CONNECT (bad credentials, client ID rejected) does not get better by retrying, nor does a
+        // TLS handshake the certificates fail (a broker certificate not signed by --mqtt-ca, a client certificate
+        // the broker requires and is not given or refuses)
+        if (typeof err.code === 'number' || isTlsFailure(err)) fail(err.message);
       };
       const cleanup = () => {
         clearTimeout(timer);
