@@ -150,6 +150,29 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
       expect(answers.at(-1)!.pc).toMatchObject({ 'm2m:cin': { con: '9' } });
     });
 
+    it('more requests published at once than are taken at once (256) are all answered, and others meanwhile', async () => {
+      // beyond the flow control's limit the CSE stops reading its connection: the PUBACKs of its own answers must
+      // not be needed for the requests in flight to end
+      const AE = 'CAdmin';
+      const got = await peer.subscribe(`/oneM2M/resp/${AE}/${CSE}/cbor`);
+      const count = 400;
+      const topic = `/oneM2M/req/${AE}/${CSE}/cbor`;
+      await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          peer.publish(
+            topic,
+            primitiveCodec.encodeRequest({ op: 2, to: 'cse-in', fr: AE, rqi: `burst${i}`, rvi: '3' }, 'cbor'),
+          ),
+        ),
+      );
+      const other = await peer.request({ op: 2, to: 'cse-in', fr: AE, rqi: rqi(), rvi: '3' });
+      expect(other.rsc).toBe(2000);
+      await expect.poll(() => got.length, { timeout: 20_000 }).toBe(count);
+      const answers = got.map((m) => decode(m.payload, 'cbor'));
+      expect(answers.every((a) => a.rsc === 2000)).toBe(true);
+      expect(answers.map((a) => a.rqi)).toEqual(Array.from({ length: count }, (_, i) => `burst${i}`));
+    }, 30_000);
+
     it('a request primitive wrapped in m2m:rqp is taken as well', async () => {
       const id = rqi();
       const answer = peer.next(`/oneM2M/resp/+/${CSE}/#`, 5000);

@@ -284,7 +284,7 @@ export class MqttBinding implements ProtocolBinding {
     const kept = dup ? this.answers.get(key) : undefined;
     if (kept) {
       const body = kept.body ?? (await kept.pending);
-      if (body) await this.publish(answerTopic(format), body);
+      if (body) this.publish(answerTopic(format), body);
       return;
     }
     const pending = this.process(req, format);
@@ -293,7 +293,7 @@ export class MqttBinding implements ProtocolBinding {
     // kept by its size from now on (large answers push older ones out, within the byte bound)
     if (body && body.length <= ANSWERS_KEPT.maxBytes / 16) this.answers.set(key, { body }, ANSWERS_KEPT.ttlMs);
     else this.answers.delete(key);
-    if (body) await this.publish(answerTopic(format), body);
+    if (body) this.publish(answerTopic(format), body);
   }
 
   private async process(req: RequestPrimitive, format: Format): Promise<Buffer | undefined> {
@@ -317,11 +317,18 @@ export class MqttBinding implements ProtocolBinding {
     }
   }
 
-  private async publish(topic: string, body: Buffer) {
+  /**
+   * Hands an answer to the connection without awaiting the broker's PUBACK: a request is done once its answer is
+   * on its way. Awaiting it would deadlock the flow control - while the gate holds a request back, MQTT.js reads
+   * no further packet, the PUBACKs of the answers included, so the requests in flight would never end and the
+   * gate never open.
+   */
+  private publish(topic: string, body: Buffer): void {
+    const warn = (err: unknown) => this.log.warn({ err, topic }, 'MQTT response could not be published');
     try {
-      await this.connection!.publish(topic, body);
+      this.connection!.publish(topic, body).catch(warn);
     } catch (err) {
-      this.log.warn({ err, topic }, 'MQTT response could not be published');
+      warn(err);
     }
   }
 
