@@ -13,6 +13,8 @@ export interface Spawned {
   port: number;
   /** the CoAP port, when the CoAP binding was started */
   coapPort?: number;
+  /** the MQTT binding's broker port (the embedded broker's, or the external one's), when MQTT was started */
+  mqttPort?: number;
   dataDir?: string;
   stop(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function spawnCse(args: string[] = [], opts: SpawnOptions = {}): Pr
     stderrTail = (stderrTail + d.toString()).slice(-2000);
   });
   let coapPort: number | undefined;
+  let mqttPort: number | undefined;
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -60,10 +63,14 @@ export async function spawnCse(args: string[] = [], opts: SpawnOptions = {}): Pr
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { msg?: string; bindings?: { http?: number; coap?: number } };
+        const msg = JSON.parse(line) as {
+          msg?: string;
+          bindings?: { http?: number; coap?: number; mqtt?: number };
+        };
         if (msg.msg === 'CSE started') {
           clearTimeout(timer);
           coapPort = msg.bindings!.coap;
+          mqttPort = msg.bindings!.mqtt;
           resolve(msg.bindings!.http!);
         }
       } catch {
@@ -83,6 +90,7 @@ export async function spawnCse(args: string[] = [], opts: SpawnOptions = {}): Pr
     child,
     port,
     coapPort,
+    mqttPort,
     dataDir,
     stop: () =>
       new Promise((resolve) => {
@@ -114,6 +122,8 @@ export async function spawnFloor(): Promise<Spawned> {
     port,
     stop: () =>
       new Promise((resolve) => {
+        // already gone (a Ctrl-C reaches the whole process group): 'exit' will not come again
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

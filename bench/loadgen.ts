@@ -85,12 +85,13 @@ export function serialize(r: HttpRequest, host: string): Buffer {
 }
 
 // ---- latency histogram: index = v for v < 2048 µs, else 1024 * e + (v >>> e) with e = msb(v) - 10 ----
+// (exported: bench/mqtt-load.ts records into the same histogram)
 
 const SUB_BITS = 10;
 const SUB = 1 << SUB_BITS;
-const BUCKETS = SUB * 22; // up to 2^31 µs
+export const BUCKETS = SUB * 22; // up to 2^31 µs
 
-function bucketOf(us: number): number {
+export function bucketOf(us: number): number {
   const v = us < 0 ? 0 : us >= 0x7fffffff ? 0x7ffffffe : us | 0;
   if (v < 2 * SUB) return v;
   const e = 31 - Math.clz32(v) - SUB_BITS;
@@ -105,7 +106,7 @@ function valueOf(index: number): number {
   return sub * 2 ** e + (2 ** e - 1) / 2;
 }
 
-function percentile(hist: Uint32Array, count: number, q: number): number {
+export function percentile(hist: Uint32Array, count: number, q: number): number {
   if (count === 0) return 0;
   const rank = Math.max(1, Math.ceil(q * count));
   let seen = 0;
