@@ -125,7 +125,7 @@ export function checkParameters(req: RequestPrimitive): void {
     if (value === undefined) continue;
     // no value can hold NUL: PostgreSQL refuses it in a query, and no identifier, label or timestamp has it
     if (holdsNul(value)) throw badRequest(`filter criteria '${name}': a value holds the NUL character`);
-    const check = ELEMENTS[name as keyof FilterCriteria];
+    const check = Object.hasOwn(ELEMENTS, name) ? ELEMENTS[name as keyof FilterCriteria] : undefined;
     if (!check) throw badRequest(`'${name}' is not a filter criteria element`);
     check(name, value);
   }

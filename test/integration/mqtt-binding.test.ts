@@ -9,6 +9,7 @@
  * mqtt-broker-restart.test.ts.
  */
 import { connect } from 'node:net';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Serializations, type Format } from '../../src/serialization/index.js';
 import type { MqttBinding } from '../../src/bindings/mqtt/server.js';
@@ -243,6 +244,93 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
       expect(r.rsc).toBe(2000);
     };
 
+    it('the topic names the originator: a From it does not name is 4106; reg_req carries registrations only', async () => {
+      // an ACL lets a client publish only on its own originator level (TS-0010 7.4): the From must be that one
+      const spoof = { op: 2, to: 'cse-in', fr: 'CAdmin', rqi: rqi(), rvi: '3' };
+      const r = await answered(`/oneM2M/req/Cevil/${CSE}/json`, JSON.stringify(spoof));
+      expect(r.topic).toBe(`/oneM2M/resp/Cevil/${CSE}/json`);
+      expect(r.rsp).toMatchObject({ rsc: 4106, rqi: spoof.rqi });
+      expect(JSON.stringify(r.rsp.pc)).toContain('does not name the From');
+      // the SP-relative form of a CSE-relative AE-ID is the same originator
+      const sp = { ...spoof, rqi: rqi() };
+      expect((await answered(`/oneM2M/req/${CSE}:CAdmin/${CSE}/json`, JSON.stringify(sp))).rsp.rsc).toBe(2000);
+      const del = { op: 4, to: 'cse-in/nothing', fr: 'CAdmin', rqi: rqi(), rvi: '3' };
+      const regAnswer = peer.next(`/oneM2M/reg_resp/+/${CSE}/#`, 5000);
+      await peer.publish(`/oneM2M/reg_req/cred-1/${CSE}/json`, JSON.stringify(del));
+      const reg = await regAnswer;
+      expect(reg?.topic).toBe(`/oneM2M/reg_resp/cred-1/${CSE}/json`);
+      expect(decode(reg!.payload, 'json')).toMatchObject({ rsc: 4000, rqi: del.rqi });
+      await stillServing();
+    });
+
+    it('an originator level longer than an ID is dropped', async () => {
+      const req = JSON.stringify({ op: 2, to: 'cse-in', fr: 'CAdmin', rqi: rqi(), rvi: '3' });
+      expect(await nothing(`/oneM2M/req/C${'x'.repeat(5000)}/${CSE}/json`, req)).toBeUndefined();
+      await stillServing();
+    });
+
+    it('an answer larger than the largest request taken still reaches its originator', async () => {
+      // 3 instances of 60 KB: the rcn=4 answer (180 KB) is above the embedded broker's packet limit for clients
+      const AE = 'Cmqbig';
+      const reg = await peer.request({
+        op: 1,
+        to: 'cse-in',
+        fr: AE,
+        rqi: rqi(),
+        rvi: '3',
+        ty: 2,
+        pc: { 'm2m:ae': { rn: 'mqbig', api: 'Nbig', rr: false, srv: ['3'] } },
+      });
+      expect(reg.rsc).toBe(2001);
+      const base = { fr: AE, rqi: '', rvi: '3' };
+      const cnt = { ...base, op: 1 as const, to: 'cse-in/mqbig', ty: 3, pc: { 'm2m:cnt': { rn: 'c' } } };
+      expect((await peer.request({ ...cnt, rqi: rqi() })).rsc).toBe(2001);
+      for (let i = 0; i < 3; i++) {
+        const con = String(i).repeat(60_000);
+        const cin = { ...base, op: 1 as const, to: 'cse-in/mqbig/c', ty: 4, pc: { 'm2m:cin': { con } } };
+        expect((await peer.request({ ...cin, rqi: rqi() })).rsc).toBe(2001);
+      }
+      const all = await peer.request({ ...base, op: 2, to: 'cse-in/mqbig/c', rqi: rqi(), rcn: 4 });
+      expect(all.rsc).toBe(2000);
+      expect((all.pc as { 'm2m:cnt': { 'm2m:cin': unknown[] } })['m2m:cnt']['m2m:cin']).toHaveLength(3);
+      await stillServing();
+    });
+
+    it.runIf(broker === 'embedded')('no other client may connect with the Client Identifier of the CSE', async () => {
+      await expect(mqttPeer(t.mqttUrl, CSE_ID, { clientId: `C::${CSE}` })).rejects.toThrow(/Not authorized/i);
+      await stillServing();
+    });
+
+    it.runIf(broker === 'mosquitto')(
+      'a retained request is not executed when a CSE subscribes (TS-0010 5.1)',
+      async () => {
+        const other = `/id-ret${process.pid}`;
+        const level = other.slice(1);
+        const publisher = await mqtt.connectAsync(mosquittoUrl()!, { clientId: `ret-${process.pid}`, clean: true });
+        const topic = `/oneM2M/req/CAdmin/${level}/json`;
+        try {
+          const req = { op: 2, to: 'cse-in', fr: 'CAdmin', rqi: 'retained-1', rvi: '3' };
+          await publisher.publishAsync(topic, JSON.stringify(req), { qos: 1, retain: true });
+          const watcher = await mqttPeer(mosquittoUrl()!, other);
+          const answers = await watcher.subscribe(`/oneM2M/resp/+/${level}/#`);
+          const cse = await startTestCse({ mqttEnabled: true, cseId: other, mqttUrl: mosquittoUrl()! });
+          try {
+            // the CSE serves (a live request is answered), the retained one got no answer
+            const live = await watcher.request({ op: 2, to: 'cse-in', fr: 'CAdmin', rqi: 'live-1', rvi: '3' });
+            expect(live.rsc).toBe(2000);
+            await new Promise((r) => setTimeout(r, 300));
+            expect(answers.map((m) => (decode(m.payload, 'json') as { rqi: string }).rqi)).toEqual(['live-1']);
+          } finally {
+            await watcher.close();
+            await cse.stop();
+          }
+        } finally {
+          await publisher.publishAsync(topic, '', { qos: 1, retain: true }); // clears the retained message
+          await publisher.endAsync();
+        }
+      },
+    );
+
     it('garbage without a readable rqi is dropped (no answer), in every serialization', async () => {
       expect(await nothing(`/oneM2M/req/Cx/${CSE}/json`, 'not json at all')).toBeUndefined();
       expect(await nothing(`/oneM2M/req/Cx/${CSE}/xml`, '<<<')).toBeUndefined();
@@ -433,6 +521,36 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
         expect.stringMatching(/MQTT|answer/),
       ]);
     }, 40_000);
+
+    it('a notificationURI whose topic holds a wildcard fails its deliveries, and the CSE keeps serving', async () => {
+      const AE = 'Cwildmq';
+      await peer.request({
+        op: 1,
+        to: 'cse-in',
+        fr: AE,
+        rqi: rqi(),
+        rvi: '3',
+        ty: 2,
+        pc: { 'm2m:ae': { rn: 'wildmq', api: 'Nwild', rr: false, srv: ['3'] } },
+      });
+      const s = await sub(AE, 'cse-in/wildmq', [`${t.mqttUrl}/a/+/b`, `${t.mqttUrl}/a/%23`], 'w');
+      expect(s.rsc).toBe(2001);
+      for (let i = 0; i < 3; i++) {
+        const c = await peer.request({
+          op: 1,
+          to: 'cse-in/wildmq',
+          fr: AE,
+          rqi: rqi(),
+          rvi: '3',
+          ty: 3,
+          pc: { 'm2m:cnt': { rn: `c${i}` } },
+        });
+        expect(c.rsc).toBe(2001);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await peer.request({ op: 2, to: 'cse-in', fr: 'CAdmin', rqi: rqi(), rvi: '3' });
+      expect(r.rsc).toBe(2000);
+    });
 
     it('to a notificationURI naming a topic: the notification is published on that topic (TS-0010 6.6)', async () => {
       const listener = await mqttPeer(t.mqttUrl);

@@ -11,6 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindingClient } from '../helpers/binding-client.js';
 import { startTestCse } from '../helpers/cse.js';
 import { mosquittoUrl } from '../helpers/mosquitto.js';
 import { mqttPeer } from '../helpers/mqtt.js';
@@ -157,5 +158,59 @@ describe.runIf(available)('an external broker with TLS and credentials', () => {
       startTestCse({ mqttEnabled: true, mqttUrl: url, mqttUsername: 'cse', mqttPassword: 'wrong' }),
     ).rejects.toThrow(/cannot connect to the MQTT broker at mqtt:\/\/127.0.0.1:\d+: .*(Not authorized|Bad User)/i);
     await expect(startTestCse({ mqttEnabled: true, mqttUrl: url })).rejects.toThrow(/Not authorized|Bad User/i);
+  }, 30_000);
+
+  it('notifications to a broker with credentials in the URL: one connection per credentials, none in the primitive', async () => {
+    const base = `127.0.0.1:${passwordPort}`;
+    const t = await startTestCse({ mqttEnabled: true });
+    const listener = await mqttPeer(`mqtt://${base}`, '/id-in', { auth: { username: 'cse', password: 's3cret' } });
+    try {
+      const got = await listener.subscribe('inbox/n');
+      const c = bindingClient('http', t);
+      const AE = 'Ccreds';
+      const reg = await c.request({
+        path: '/cse-in',
+        fr: AE,
+        ty: 2,
+        body: { 'm2m:ae': { rn: 'creds', api: 'Nc', rr: false, srv: ['3'] } },
+      });
+      expect(reg.rsc).toBe(2001);
+      let subA = '';
+      const withCreds = `mqtt://cse:s3cret@${base}/inbox/n`;
+      const without = `mqtt://${base}/inbox/n`;
+      for (const [rn, nu] of [
+        ['a', withCreds],
+        ['b', without],
+      ] as const) {
+        const s = await c.request({
+          path: '/cse-in/creds',
+          fr: AE,
+          ty: 23,
+          body: { 'm2m:sub': { rn, nu: [nu], enc: { net: [3] } } },
+        });
+        expect(s.rsc).toBe(2001);
+        if (rn === 'a') subA = `/id-in/${(s.body['m2m:sub'] as { ri: string }).ri}`;
+      }
+      expect((await c.request({ path: '/cse-in/creds', fr: AE, ty: 3, body: { 'm2m:cnt': { rn: 'c' } } })).rsc).toBe(
+        2001,
+      );
+      // only the subscription with the credentials gets through: the other's connection is refused by the broker
+      // subscription a is notified of b's creation and of the container; b's notification is refused with its
+      // connection (no credentials): nothing reaches the topic from b
+      await expect.poll(() => got.length, { timeout: 5000 }).toBe(2);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(got).toHaveLength(2);
+      for (const m of got) {
+        const text = m.payload.toString('utf8');
+        expect(text).not.toContain('s3cret');
+        const n = JSON.parse(text) as { to: string; pc: { 'm2m:sgn': { sur: string } } };
+        expect(n.to).toBe(without);
+        expect(n.pc['m2m:sgn'].sur).toBe(subA);
+      }
+      await c.close();
+    } finally {
+      await listener.close();
+      await t.stop();
+    }
   }, 30_000);
 });

@@ -9,6 +9,7 @@ import { CseError } from '../../src/primitive/status.js';
 import { requestFromWire, responseFromWire, rqiOf, scanRqi } from '../../src/primitive/wire.js';
 import type { Format } from '../../src/serialization/index.js';
 import { PrimitiveCodec } from '../../src/serialization/primitive.js';
+import { checkParameters } from '../../src/dispatch/parameters.js';
 
 const codec = new PrimitiveCodec();
 const FORMATS: Format[] = ['json', 'cbor', 'xml'];
@@ -220,5 +221,12 @@ describe('rqiOf / scanRqi: answering a primitive that is not valid or does not p
     for (const h of hostile) {
       expect(scanRqi(Buffer.from(h), h.startsWith('<') ? 'xml' : 'json')).toBeUndefined();
     }
+  });
+});
+
+describe('filter criteria members named like Object.prototype members (whole primitives carry any key)', () => {
+  it.each(['__proto__', 'hasOwnProperty', 'constructor', 'toString'])("'%s' is 4000, not an element", (key) => {
+    const raw = JSON.parse(`{"op":2,"to":"cse-in","rqi":"1","fc":{"${key}":1}}`) as unknown;
+    badRequest(() => checkParameters(requestFromWire(raw)), /is not a filter criteria element/);
   });
 });

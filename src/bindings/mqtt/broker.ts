@@ -9,8 +9,9 @@
  * and any client may subscribe to any topic: on loopback (the default) that is the machine's users; listening
  * on other addresses, an external broker with credentials and ACLs is the production shape.
  */
-import { Aedes } from 'aedes';
+import { Aedes, type AuthenticateError } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -22,6 +23,12 @@ export interface EmbeddedBrokerOptions {
   wsPort?: number;
   /** the largest MQTT packet taken, bytes (a larger one closes that client's connection) */
   maxPacketBytes: number;
+  /**
+   * The CSE's own connection: its Client Identifier is refused to everyone else (no client takes the CSE's
+   * session over), and the packet limit does not apply to it (answers are as large as the resources they carry).
+   * It authenticates with this username and password, made afresh at every start.
+   */
+  internal: { clientId: string; username: string; password: string };
   log: Logger;
 }
 
@@ -30,12 +37,32 @@ export class EmbeddedBroker {
   private tcp?: Server;
   private ws?: WebSocketServer;
   private readonly sockets = new Set<Socket>();
+  /** the connections of the CSE itself (authenticated as `internal`): not guarded */
+  private readonly trusted = new WeakSet<object>();
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {}
 
   async start(): Promise<void> {
     const o = this.opts;
-    const aedes = await Aedes.createBroker({ maxClientsIdLength: 256 });
+    const internal = o.internal;
+    const aedes = await Aedes.createBroker({
+      maxClientsIdLength: 256,
+      authenticate: (client, username, password, done) => {
+        const isInternal = username === internal.username && password?.toString() === internal.password;
+        if (isInternal) {
+          this.trusted.add(client.conn);
+          return done(null, true);
+        }
+        // everyone else is let in as before (docs/bindings.md: the embedded broker authenticates no one), but
+        // not as the CSE
+        if (client.id === internal.clientId || username === internal.username) {
+          const refused = new Error('not authorized') as AuthenticateError;
+          refused.returnCode = 5;
+          return done(refused, false);
+        }
+        done(null, true);
+      },
+    });
     this.aedes = aedes;
     aedes.on('clientError', (client, err) => o.log.debug({ err, clientId: client.id }, 'MQTT client error'));
     aedes.on('connectionError', (client, err) => o.log.debug({ err, clientId: client?.id }, 'MQTT connection error'));
@@ -70,6 +97,8 @@ export class EmbeddedBroker {
       ws.on('connection', (socket, req) => {
         const stream = createWebSocketStream(socket);
         stream.on('error', () => socket.terminate());
+        // maxPayload bounds one WebSocket frame; a packet spread over many frames is bounded here
+        this.guard(stream);
         aedes.handle(stream, req);
       });
     }
@@ -103,7 +132,7 @@ export class EmbeddedBroker {
    * A packet larger than the limit closes that connection: the MQTT fixed header's Remaining Length (MQTT
    * 3.1.1 2.2.3) is read as bytes arrive, so an oversized packet is never buffered whole.
    */
-  private guard(socket: Socket) {
+  private guard(socket: Duplex) {
     const max = this.opts.maxPacketBytes;
     let need = 0; // bytes of the current packet still to come
     let header: number[] = [];
@@ -122,7 +151,7 @@ export class EmbeddedBroker {
           let length = 0;
           for (let k = header.length - 1; k >= 1; k--) length = length * 128 + (header[k]! & 0x7f);
           header = [];
-          if (length > max) {
+          if (length > max && !this.trusted.has(socket)) {
             this.opts.log.warn({ bytes: length, max }, 'MQTT packet above the size limit: connection closed');
             socket.destroy();
             return;

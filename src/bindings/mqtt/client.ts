@@ -11,11 +11,12 @@
  *   its resp topic; otherwise there is no answer to wait for and the broker's acknowledgement (QoS 1 PUBACK)
  *   is the delivery (rsc 2000).
  *
- * Connections: the MQTT binding lends this client its own connection for its broker (`adopt`), so the CSE speaks
- * to its broker over one connection, as TS-0010 6.3.3 intends; a target on another broker gets a connection of its
- * own, opened on first use with a Client Identifier of its own (clean session) and closed when idle.
+ * Connections: one per broker (and per credentials in the URL), opened on first use with a Client Identifier of its
+ * own (clean session) and closed when idle - also to the CSE's own broker. The binding's connection is not used:
+ * its flow control stops reading it while it is full, and an answer awaited here must never wait behind the
+ * requests it holds.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RequestPrimitive, ResponsePrimitive } from '../../primitive/primitive.js';
 import { RSC } from '../../primitive/status.js';
@@ -25,7 +26,7 @@ import { redactUrl } from '../../util/redact.js';
 import { TARGET_NOT_REACHABLE, type ClientSendOptions, type ProtocolClient } from '../client.js';
 import { MqttConnection } from './connection.js';
 import { MqttRequester } from './requester.js';
-import { idToTopic, parseTopic } from './topics.js';
+import { idToTopic, parseTopic, topicNameProblem, topicOf } from './topics.js';
 
 export interface MqttClientOptions {
   /** this CSE's ID: the originator level of the topics */
@@ -67,16 +68,6 @@ export class MqttClient implements ProtocolClient {
     this.sweeper.unref();
   }
 
-  /** The binding's connection serves the brokers named by `keys` (brokerKey of each URL it is reached at). */
-  adopt(keys: string[], requester: MqttRequester): void {
-    for (const k of keys) this.peers.set(k, { requester, own: false, lastUse: Date.now() });
-  }
-
-  /** The binding's connection is gone (stopped). */
-  release(requester: MqttRequester): void {
-    for (const [k, p] of this.peers) if (p.requester === requester) this.peers.delete(k);
-  }
-
   async send(url: string, req: RequestPrimitive, opts: ClientSendOptions = {}): Promise<ResponsePrimitive> {
     const fail = (rsc: number, why: string): ResponsePrimitive => ({
       rsc,
@@ -106,12 +97,15 @@ export class MqttClient implements ProtocolClient {
       return fail(TARGET_NOT_REACHABLE, (e as Error).message);
     }
     peer.lastUse = Date.now();
-    const out: RequestPrimitive = { ...req, fr: req.fr ?? this.o.cseId };
+    // a notificationURI's credentials stay with the connection: the primitive names the target without them
+    const out: RequestPrimitive = { ...req, fr: req.fr ?? this.o.cseId, ...(req.to === url ? { to: bare(u) } : {}) };
     const originator = idToTopic(this.o.cseId);
 
     if (req.to !== url) {
       // a pointOfAccess: the path (if any) is a topic prefix
       const prefix = path.replace(/\/+$/, '');
+      const problem = topicNameProblem(topicOf('req', originator, idToTopic(req.to), format, prefix));
+      if (problem) return fail(RSC.BAD_REQUEST, problem);
       return peer.requester.request(out, {
         originator,
         receiver: idToTopic(req.to),
@@ -123,6 +117,8 @@ export class MqttClient implements ProtocolClient {
     // a notificationURI: the path is the whole topic
     if (path === '')
       return fail(RSC.BAD_REQUEST, 'an MQTT notificationURI needs a path, the topic to publish on (TS-0010 6.6)');
+    const problem = topicNameProblem(path);
+    if (problem) return fail(RSC.BAD_REQUEST, problem);
     const oneM2M = parseTopic(`/${path}`);
     if (oneM2M?.kind === 'req' && oneM2M.format)
       return peer.requester.request(out, {
@@ -149,7 +145,9 @@ export class MqttClient implements ProtocolClient {
   }
 
   private peer(u: URL): Promise<Peer> {
-    const key = brokerKey(u);
+    // a connection is the identity the broker knows: one per broker and credentials, so that a target without
+    // credentials never goes out over a connection another target's credentials opened
+    const key = u.username || u.password ? `${brokerKey(u)}#${credentialsHash(u)}` : brokerKey(u);
     const known = this.peers.get(key);
     if (known) return Promise.resolve(known);
     let p = this.opening.get(key);
@@ -162,7 +160,7 @@ export class MqttClient implements ProtocolClient {
 
   private async open(u: URL, key: string): Promise<Peer> {
     const connection = new MqttConnection({
-      url: key,
+      url: brokerKey(u),
       // a connection of its own, never resumed: a Client Identifier used once, with a clean session
       clientId: `${this.o.clientId}:${randomBytes(4).toString('hex')}`,
       clean: true,
@@ -193,6 +191,18 @@ export class MqttClient implements ProtocolClient {
         void p.requester.connection.close(500);
       }
   }
+}
+
+/** the URL without its credentials */
+function bare(u: URL): string {
+  const copy = new URL(u.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
+function credentialsHash(u: URL): string {
+  return createHash('sha256').update(`${u.username}\n${u.password}`).digest('hex').slice(0, 32);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

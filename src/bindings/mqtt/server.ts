@@ -30,7 +30,8 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CseConfig } from '../../config.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
-import type { RequestPrimitive, ResponsePrimitive } from '../../primitive/primitive.js';
+import { Operation, type RequestPrimitive, type ResponsePrimitive } from '../../primitive/primitive.js';
+import { Ty } from '../../resources/type-numbers.js';
 import { CseError, RSC, badRequest, errorResponse } from '../../primitive/status.js';
 import { requestFromWire, rqiOf, scanRqi } from '../../primitive/wire.js';
 import type { Format, Serializations } from '../../serialization/index.js';
@@ -39,9 +40,8 @@ import { reachableHosts, type ProtocolBinding } from '../binding.js';
 import type { ProtocolClients } from '../client.js';
 import { TtlMap } from '../../util/ttl-map.js';
 import { EmbeddedBroker } from './broker.js';
-import { brokerKey, MqttClient } from './client.js';
+import { brokerKey } from './client.js';
 import { MqttConnection } from './connection.js';
-import { MqttRequester } from './requester.js';
 import { cseFilters, idToTopic, parseTopic, responseKind, topicOf, type ParsedTopic } from './topics.js';
 
 /** requests processed at once before the connection is no longer read */
@@ -55,7 +55,6 @@ export class MqttBinding implements ProtocolBinding {
   readonly name = 'mqtt' as const;
   private broker?: EmbeddedBroker;
   private connection?: MqttConnection;
-  private requester?: MqttRequester;
   private readonly codec: PrimitiveCodec;
   private readonly cseLevel: string;
   private filters: { requests: string[]; answers: string[] };
@@ -89,8 +88,20 @@ export class MqttBinding implements ProtocolBinding {
 
   async start(): Promise<void> {
     const c = this.config;
+    const generated = c.mqttClientId === '' && c.mqttSharedGroup !== '';
+    const clientId =
+      c.mqttClientId !== ''
+        ? c.mqttClientId
+        : generated
+          ? // each process of a group needs a Client Identifier of its own; used once, so with a clean session
+            `C::${this.cseLevel}:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
+          : `C::${this.cseLevel}`; // TS-0010 6.3.3
+    this.clean = generated;
+    let internal: { clientId: string; username: string; password: string } | undefined;
     if (c.mqttUrl === '') {
+      internal = { clientId, username: 'cse-internal', password: randomBytes(24).toString('base64url') };
       this.broker = new EmbeddedBroker({
+        internal,
         host: c.mqttHost,
         port: c.mqttPort,
         ...(c.mqttWsEnabled ? { wsPort: c.mqttWsPort } : {}),
@@ -103,28 +114,18 @@ export class MqttBinding implements ProtocolBinding {
       this.url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${this.broker.port}`;
     } else this.url = c.mqttUrl;
 
-    const generated = c.mqttClientId === '' && c.mqttSharedGroup !== '';
-    const clientId =
-      c.mqttClientId !== ''
-        ? c.mqttClientId
-        : generated
-          ? // each process of a group needs a Client Identifier of its own; used once, so with a clean session
-            `C::${this.cseLevel}:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
-          : `C::${this.cseLevel}`; // TS-0010 6.3.3
-    this.clean = generated;
     const connection = new MqttConnection({
       url: this.url,
       clientId,
       clean: generated,
-      ...(c.mqttUsername ? { username: c.mqttUsername } : {}),
-      ...(c.mqttPassword ? { password: c.mqttPassword } : {}),
+      ...(internal ? { username: internal.username, password: internal.password } : {}),
+      ...(c.mqttUsername && !internal ? { username: c.mqttUsername } : {}),
+      ...(c.mqttPassword && !internal ? { password: c.mqttPassword } : {}),
       ...(c.mqttCa ? { ca: readFileSync(c.mqttCa) } : {}),
       ...(c.mqttCert ? { cert: readFileSync(c.mqttCert), key: readFileSync(c.mqttKey) } : {}),
       log: this.log,
     });
     this.connection = connection;
-    const requester = new MqttRequester(connection, this.codec);
-    this.requester = requester;
     connection.onMessage((topic, payload, packet) => this.onMessage(topic, payload, packet));
     // the acknowledgement of a message (and the reading of the next) waits while too many are in flight, and for
     // ever once stopping: what was not taken stays with the broker
@@ -135,10 +136,10 @@ export class MqttBinding implements ProtocolBinding {
       return false;
     });
     await connection.start();
-    await connection.subscribe([...this.filters.requests, ...this.filters.answers]);
-    requester.covered(this.filters.answers);
-    const mqtt = this.mqttClient();
-    if (mqtt) mqtt.adopt(this.brokerKeys(), requester);
+    // only requests: the CSE's own requests (notifications) go over connections of the MQTT client (client.ts),
+    // which are read while the flow control holds this one back, so that no request here waits for an answer
+    // that only this connection could bring
+    await connection.subscribe(this.filters.requests);
   }
 
   async stop(): Promise<void> {
@@ -149,16 +150,17 @@ export class MqttBinding implements ProtocolBinding {
       // no new requests: a Client Identifier of this process alone (a group member, clean session) unsubscribes,
       // so that the broker hands the group's requests to the others; the CSE's own keeps its subscriptions, and
       // the broker queues what comes meanwhile for the session, until the CSE is back
-      if (this.clean) await connection.unsubscribe(this.filters.requests).catch(() => undefined);
+      // (a broker that does not answer the UNSUBSCRIBE holds the stop 2 s at most)
+      if (this.clean)
+        await Promise.race([
+          connection.unsubscribe(this.filters.requests).catch(() => undefined),
+          new Promise((r) => setTimeout(r, 2000).unref()),
+        ]);
       await this.drained(STOP_GRACE_MS);
       // a request taken while the flow control held its acknowledgement is acknowledged now
       const resume = this.resume;
       this.resume = undefined;
       resume?.();
-      if (this.requester) {
-        this.mqttClient()?.release(this.requester);
-        this.requester.close();
-      }
       await connection.close();
     }
     await this.broker?.close();
@@ -187,34 +189,22 @@ export class MqttBinding implements ProtocolBinding {
     return this.broker?.wsPort;
   }
 
-  private mqttClient(): MqttClient | undefined {
-    const c = this.clients.client('mqtt');
-    return c instanceof MqttClient ? c : undefined;
-  }
-
-  /** the names the broker of this connection is known by, as the MQTT client keys its connections */
-  private brokerKeys(): string[] {
-    const u = new URL(this.url);
-    if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') return [];
-    const keys = [brokerKey(u)];
-    if (this.broker) {
-      const port = this.broker.port;
-      for (const h of [...reachableHosts(this.config.mqttHost), '127.0.0.1', 'localhost'])
-        keys.push(brokerKey(new URL(`mqtt://${h}:${port}`)));
-    }
-    return [...new Set(keys)];
-  }
-
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket) {
     const t = parseTopic(topic);
     if (!t || t.kind === 'resp' || t.kind === 'reg_resp') {
       // an answer to a request of this CSE (also under a poa's topic prefix), or another shape of topic on a
       // filter of ours (`#` also matches more levels)
-      if (!this.requester?.take(topic, payload)) this.log.debug({ topic }, 'MQTT message taken by nothing dropped');
+      this.log.debug({ topic: clip(topic) }, 'MQTT message that is no request to this CSE dropped');
       return;
     }
     // stopping: not taken, and not acknowledged (the gate holds it), so the broker keeps it for the session
     if (t.receiver !== this.cseLevel || this.stopping) return;
+    // a retained request (RETAIN set on delivery: published retained, handed to a new subscription) would run
+    // again at every start; TS-0010 5.1 uses no retained messages
+    if (packet.retain) return this.log.warn({ topic: clip(topic) }, 'retained MQTT request dropped (TS-0010 5.1)');
+    // an originator level is an ID; a longer one would only make the answers kept for DUPs grow
+    if (t.originator.length > this.config.maxIdLength)
+      return this.log.warn({ topic: clip(topic) }, 'MQTT request dropped: the originator level is not an ID');
     this.inFlight++;
     const request = { ...t, kind: t.kind };
     const previous = this.lanes.get(topic);
@@ -277,6 +267,12 @@ export class MqttBinding implements ProtocolBinding {
       const rqi = (e as { rqi?: string }).rqi ?? scanRqi(payload, format);
       if (rqi === undefined) return;
       return this.publish(answerTopic(format), this.encode(errorResponse(e, rqi), format));
+    }
+
+    try {
+      checkOriginator(t, req, this.cseLevel);
+    } catch (e) {
+      return this.publish(answerTopic(format), this.encode(errorResponse(e, req.rqi), format));
     }
 
     // a request the broker delivers again (its acknowledgement was lost with the connection) is answered again
@@ -344,6 +340,37 @@ export class MqttBinding implements ProtocolBinding {
     });
   }
 }
+
+/**
+ * The broker authenticates the publisher of a topic (TS-0010 7): the topic's originator level must name the
+ * primitive's From, or an ACL that lets a client publish only as itself (7.4) would limit nothing. The level is the
+ * SP-relative ID with `/` as `:` (6.4.2); an AE-ID-Stem `Cx` is also taken as `Cx` (the form most AEs use). A
+ * request without From is an AE's registration. Registration topics (reg_req, 6.4.4) carry a Credential-ID, not
+ * an ID, and so only registrations: a CREATE of an <AE> or a <remoteCSE>.
+ */
+export function checkOriginator(t: ParsedTopic, req: RequestPrimitive, cseLevel: string): void {
+  if (t.kind === 'reg_req') {
+    if (req.op !== Operation.Create || (req.ty !== Ty.AE && req.ty !== Ty.remoteCSE))
+      throw badRequest(
+        'a registration topic (/oneM2M/reg_req/..., TS-0010 6.4.4) carries only the CREATE of an <AE> or <remoteCSE>',
+      );
+    return;
+  }
+  const fr = req.fr;
+  if (fr === undefined || fr === '') return;
+  const levels = new Set([idToTopic(fr)]);
+  if (!fr.includes('/'))
+    levels.add(`${cseLevel}:${fr}`); // a CSE-relative AE-ID Cx: SP-relative /<cse>/Cx
+  else if (fr.startsWith(`/${cseLevel}/`) && fr.indexOf('/', cseLevel.length + 2) < 0)
+    levels.add(fr.slice(cseLevel.length + 2)); // /<cse>/Cx: the stem Cx
+  if (!levels.has(t.originator))
+    throw new CseError(
+      RSC.ORIGINATOR_NOT_AUTHENTICATED,
+      `the topic's originator level '${clip(t.originator)}' does not name the From '${clip(fr)}' (TS-0010 6.4.2: the broker authenticates the publisher of a topic)`,
+    );
+}
+
+const clip = (text: string) => (text.length > 80 ? `${text.slice(0, 80)}...` : text);
 
 function asCseError(e: unknown): CseError {
   return e instanceof CseError ? e : badRequest(String((e as Error)?.message ?? e));

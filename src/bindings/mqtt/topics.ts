@@ -92,3 +92,16 @@ export function cseFilters(
     answers: [`${prefix}/oneM2M/resp/${cseTopicId}/+/#`],
   };
 }
+
+/**
+ * Why a topic cannot be published on, or undefined when it can: a Topic Name holds no wildcard (`+`, `#`) and no
+ * U+0000, is not empty and is at most 65,535 bytes (MQTT 3.1.1 4.7.1, 4.7.3). A broker disconnects a client that
+ * publishes on such a topic, and the client would publish it again on every reconnect.
+ */
+export function topicNameProblem(topic: string): string | undefined {
+  if (topic === '') return 'the topic is empty';
+  if (topic.includes('+') || topic.includes('#') || topic.includes('\u0000'))
+    return `the topic '${topic}' holds a wildcard (+, #) or NUL (MQTT 3.1.1 4.7.1)`;
+  if (Buffer.byteLength(topic) > 65_535) return 'the topic is longer than 65,535 bytes';
+  return undefined;
+}
