@@ -621,7 +621,12 @@ export function helpText(): string {
   const lines = ['Usage: onem2m-cse [options]', '', 'Options (flag / environment variable, default):'];
   lines.push('  --config <file>              JSON configuration file (keys as below, or CSE_CONFIG)');
   for (const o of OPTIONS) {
-    const flag = o.negate ? `--${o.negate}` : `--${o.flag}${o.kind === 'bool' ? '' : ' <v>'}`;
+    // a boolean with a negation is set by either flag: both are shown, the one that changes the default first
+    const flag = o.negate
+      ? o.default === true
+        ? `--${o.negate} / --${o.flag}`
+        : `--${o.flag} / --${o.negate}`
+      : `--${o.flag}${o.kind === 'bool' ? '' : ' <v>'}`;
     lines.push(`  ${flag.padEnd(28)} ${o.help} [${envName(o)}, ${JSON.stringify(o.default)}]`);
   }
   lines.push('  --help                       this text');

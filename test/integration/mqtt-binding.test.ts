@@ -30,6 +30,8 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
   let peer: MqttPeer;
   let n = 0;
   const rqi = () => `mq${++n}`;
+  // a test about one broker only is defined for that broker only (not reported as skipped for the other)
+  const itFor = (b: (typeof BROKERS)[number]) => (broker === b ? it : ((() => undefined) as unknown as typeof it));
 
   beforeAll(async () => {
     t = await startTestCse({
@@ -296,40 +298,37 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
       await stillServing();
     });
 
-    it.runIf(broker === 'embedded')('no other client may connect with the Client Identifier of the CSE', async () => {
+    itFor('embedded')('no other client may connect with the Client Identifier of the CSE', async () => {
       await expect(mqttPeer(t.mqttUrl, CSE_ID, { clientId: `C::${CSE}` })).rejects.toThrow(/Not authorized/i);
       await stillServing();
     });
 
-    it.runIf(broker === 'mosquitto')(
-      'a retained request is not executed when a CSE subscribes (TS-0010 5.1)',
-      async () => {
-        const other = `/id-ret${process.pid}`;
-        const level = other.slice(1);
-        const publisher = await mqtt.connectAsync(mosquittoUrl()!, { clientId: `ret-${process.pid}`, clean: true });
-        const topic = `/oneM2M/req/CAdmin/${level}/json`;
+    itFor('mosquitto')('a retained request is not executed when a CSE subscribes (TS-0010 5.1)', async () => {
+      const other = `/id-ret${process.pid}`;
+      const level = other.slice(1);
+      const publisher = await mqtt.connectAsync(mosquittoUrl()!, { clientId: `ret-${process.pid}`, clean: true });
+      const topic = `/oneM2M/req/CAdmin/${level}/json`;
+      try {
+        const req = { op: 2, to: 'cse-in', fr: 'CAdmin', rqi: 'retained-1', rvi: '3' };
+        await publisher.publishAsync(topic, JSON.stringify(req), { qos: 1, retain: true });
+        const watcher = await mqttPeer(mosquittoUrl()!, other);
+        const answers = await watcher.subscribe(`/oneM2M/resp/+/${level}/#`);
+        const cse = await startTestCse({ mqttEnabled: true, cseId: other, mqttUrl: mosquittoUrl()! });
         try {
-          const req = { op: 2, to: 'cse-in', fr: 'CAdmin', rqi: 'retained-1', rvi: '3' };
-          await publisher.publishAsync(topic, JSON.stringify(req), { qos: 1, retain: true });
-          const watcher = await mqttPeer(mosquittoUrl()!, other);
-          const answers = await watcher.subscribe(`/oneM2M/resp/+/${level}/#`);
-          const cse = await startTestCse({ mqttEnabled: true, cseId: other, mqttUrl: mosquittoUrl()! });
-          try {
-            // the CSE serves (a live request is answered), the retained one got no answer
-            const live = await watcher.request({ op: 2, to: 'cse-in', fr: 'CAdmin', rqi: 'live-1', rvi: '3' });
-            expect(live.rsc).toBe(2000);
-            await new Promise((r) => setTimeout(r, 300));
-            expect(answers.map((m) => (decode(m.payload, 'json') as { rqi: string }).rqi)).toEqual(['live-1']);
-          } finally {
-            await watcher.close();
-            await cse.stop();
-          }
+          // the CSE serves (a live request is answered), the retained one got no answer
+          const live = await watcher.request({ op: 2, to: 'cse-in', fr: 'CAdmin', rqi: 'live-1', rvi: '3' });
+          expect(live.rsc).toBe(2000);
+          await new Promise((r) => setTimeout(r, 300));
+          expect(answers.map((m) => (decode(m.payload, 'json') as { rqi: string }).rqi)).toEqual(['live-1']);
         } finally {
-          await publisher.publishAsync(topic, '', { qos: 1, retain: true }); // clears the retained message
-          await publisher.endAsync();
+          await watcher.close();
+          await cse.stop();
         }
-      },
-    );
+      } finally {
+        await publisher.publishAsync(topic, '', { qos: 1, retain: true }); // clears the retained message
+        await publisher.endAsync();
+      }
+    });
 
     it('garbage without a readable rqi is dropped (no answer), in every serialization', async () => {
       expect(await nothing(`/oneM2M/req/Cx/${CSE}/json`, 'not json at all')).toBeUndefined();
@@ -417,22 +416,19 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
       }
     });
 
-    it.runIf(broker === 'mosquitto')(
-      'a CSE connected to the broker over ws:// (--mqtt-url ws://...) serves',
-      async () => {
-        const id = `/id-mqws${process.pid}`;
-        const overWs = await startTestCse({ mqttEnabled: true, cseId: id, mqttUrl: mosquittoWsUrl()! });
-        const tcp = await mqttPeer(mosquittoUrl()!, id);
-        try {
-          const cb = await tcp.request({ op: 2, to: 'cse-in', fr: 'CAdmin', rqi: rqi(), rvi: '3' }, { format: 'xml' });
-          expect(cb.rsc).toBe(2000);
-          expect((cb.pc as { 'm2m:cb': { csi: string } })['m2m:cb'].csi).toBe(id);
-        } finally {
-          await tcp.close();
-          await overWs.stop();
-        }
-      },
-    );
+    itFor('mosquitto')('a CSE connected to the broker over ws:// (--mqtt-url ws://...) serves', async () => {
+      const id = `/id-mqws${process.pid}`;
+      const overWs = await startTestCse({ mqttEnabled: true, cseId: id, mqttUrl: mosquittoWsUrl()! });
+      const tcp = await mqttPeer(mosquittoUrl()!, id);
+      try {
+        const cb = await tcp.request({ op: 2, to: 'cse-in', fr: 'CAdmin', rqi: rqi(), rvi: '3' }, { format: 'xml' });
+        expect(cb.rsc).toBe(2000);
+        expect((cb.pc as { 'm2m:cb': { csi: string } })['m2m:cb'].csi).toBe(id);
+      } finally {
+        await tcp.close();
+        await overWs.stop();
+      }
+    });
   });
 
   describe('notifications over MQTT (the mqtt protocol client)', () => {

@@ -107,5 +107,8 @@ describe('configuration', () => {
     ])
       expect(text).toContain(flag);
     expect(text).toContain('CSE_HTTP_PORT');
+    // a boolean off by default is shown with the flag that turns it on first
+    expect(text).toMatch(/^ {2}--mqtt-ws \/ --no-mqtt-ws /m);
+    expect(text).toMatch(/^ {2}--no-http \/ --http /m);
   });
 });
