@@ -83,6 +83,36 @@ function privilegeOf(req: RequestPrimitive): number {
   }
 }
 
+/**
+ * The time parameters of a request (TS-0001 8.1.2, TS-0004 6.4.1 absRelTimestamps: a timestamp, or ms from now):
+ * each must be one (4000); an rqet or rset in the past is 4008 (TS-0004 7.3.2.1, 7.3.2.6); the rset must be later
+ * than the rqet (TS-0004 Table 6.4.1-1: 4000). An oet in the past or now means "at once" (TS-0001 8.1.2); a later
+ * one would need the request to wait, which this CSE does not do yet: 5001 (TS-0004 7.3.2.1: a parameter value
+ * of a feature not supported).
+ */
+function checkTiming(req: RequestPrimitive, now: number): void {
+  const time = (value: string | undefined, name: string) => {
+    if (value === undefined) return undefined;
+    const at = parseAbsRelTimestamp(value, now);
+    if (at === undefined) throw badRequest(`${name} '${value}' is not a timestamp nor a duration in ms`);
+    return at;
+  };
+  const rqet = time(req.rqet, 'requestExpirationTimestamp (rqet)');
+  const rset = time(req.rset, 'resultExpirationTimestamp (rset)');
+  const oet = time(req.oet, 'operationExecutionTime (oet)');
+  if (rqet !== undefined && rqet < now)
+    throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired (rqet) before it was processed');
+  if (rset !== undefined && rset < now)
+    throw new CseError(RSC.REQUEST_TIMEOUT, 'the result expiration timestamp (rset) has passed');
+  if (rqet !== undefined && rset !== undefined && rset <= rqet)
+    throw badRequest('the result expiration timestamp (rset) must be later than the request expiration (rqet)');
+  if (oet !== undefined && oet > now)
+    throw new CseError(
+      RSC.NOT_IMPLEMENTED,
+      'an operationExecutionTime (oet) in the future is not supported by this CSE: leave it out, or give a past one',
+    );
+}
+
 export class Dispatcher {
   readonly access: AccessControl;
   private readonly originators: Originators;
@@ -131,6 +161,10 @@ export class Dispatcher {
     const rsp: ResponsePrimitive = { ...result, rqi: req.rqi ?? '' };
     rsp.rvi = req.rvi ?? this.config.releaseVersions[this.config.releaseVersions.length - 1];
     rsp.ot = toTimestamp(Date.now());
+    // echoed: "The Receiver shall echo the result expiration timestamp if set in the Request" (TS-0001 8.1.3);
+    // vendorInformation has no procedure (TS-0004 6.4.1) and is carried back as it came
+    if (req.rset !== undefined) rsp.rset = req.rset;
+    if (req.vsi !== undefined) rsp.vsi = req.vsi;
     return rsp;
   }
 
@@ -155,11 +189,7 @@ export class Dispatcher {
         RSC.RELEASE_VERSION_NOT_SUPPORTED,
         `release version '${req.rvi}' is not supported (supported: ${c.releaseVersions.join(', ')})`,
       );
-    if (req.rqet !== undefined) {
-      const due = parseAbsRelTimestamp(req.rqet);
-      if (due === undefined) throw badRequest(`requestExpirationTimestamp '${req.rqet}' is not a timestamp`);
-      if (due < Date.now()) throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired before it was processed');
-    }
+    checkTiming(req, Date.now());
     // an originator is an ID (TS-0001 7.2): no control characters (a database may refuse NUL), a bounded length
     if (req.fr !== undefined && (hasControlCharacter(req.fr) || req.fr.length > c.maxIdLength))
       throw badRequest(`the originator (From) is not an ID: control characters, or longer than ${c.maxIdLength}`);

@@ -110,6 +110,12 @@ function holdsNul(v: unknown): boolean {
 export function checkParameters(req: RequestPrimitive): void {
   if (req.drt !== undefined && req.drt !== 1 && req.drt !== 2)
     throw badRequest(`desiredIdentifierResultType (drt) must be 1 (structured) or 2 (unstructured), not ${req.drt}`);
+  // m2m:eventCat (TS-0004 6.3.3, 6.3.4.2.4): 2 immediate, 3 bestEffort, 4 latest, or user-defined 100-999
+  if (
+    req.ec !== undefined &&
+    !(Number.isSafeInteger(req.ec) && ((req.ec >= 2 && req.ec <= 4) || (req.ec >= 100 && req.ec <= 999)))
+  )
+    throw badRequest(`eventCategory (ec) must be 2, 3, 4 or 100 to 999, not ${JSON.stringify(req.ec)}`);
   const rtv = req.rt?.rtv;
   if (rtv !== undefined) {
     // m2m:responseType (6.3.4.2.6): 3 blocking; a flexBlocking request (4) may be answered blocking (TS-0004

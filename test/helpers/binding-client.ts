@@ -56,6 +56,11 @@ export interface NeutralRequest {
   accept?: string | number;
   /** media type of the body (or, over CoAP, a Content-Format number); default the format's (application/json) */
   contentFormat?: string | number;
+  /**
+   * request parameters each binding carries its own way: HTTP headers X-M2M-RET / RST / OET / VSI / EC (TS-0009
+   * 6.4), CoAP options oneM2M-RQET / RSET / OET / VSI / EC (TS-0008 6.2.2.4), MQTT members of the primitive
+   */
+  params?: { rqet?: string; rset?: string; oet?: string; vsi?: string; ec?: number };
 }
 
 export interface NeutralReply {
@@ -71,6 +76,9 @@ export interface NeutralReply {
   /** Content Status and Content Offset (HTTP X-M2M-CTS / X-M2M-CTO, CoAP options oneM2M-CTS / oneM2M-CTO) */
   cnst?: number;
   cnot?: number;
+  /** vendorInformation and resultExpirationTimestamp of the response (X-M2M-VSI / RST, oneM2M-VSI / RSET, vsi / rset) */
+  vsi?: string;
+  rset?: string;
 }
 
 export interface BindingClientOptions {
@@ -161,6 +169,7 @@ function mqttClient(url: string, cseId: string, defaultFormat: Format): BindingC
       if (r.rvi !== null) req.rvi = r.rvi ?? '3';
       if (r.ty !== undefined) req.ty = r.ty;
       if (r.query) applyQuery(req, httpQuery(r.query));
+      Object.assign(req, r.params ?? {});
       if (r.body !== undefined && typeof r.body !== 'string' && !Buffer.isBuffer(r.body))
         req.pc = r.body as Record<string, unknown>;
       const originator = r.fr || 'Ctest';
@@ -177,8 +186,10 @@ function mqttClient(url: string, cseId: string, defaultFormat: Format): BindingC
         const got = await answer;
         rsp = got ? primitiveCodec.decodeResponse(got.payload, format) : { rsc: 0 };
       } else rsp = await p.request(req, { format, originator });
-      const res = rsp as { rsc: number; pc?: unknown; cnst?: number; cnot?: number };
+      const res = rsp as { rsc: number; pc?: unknown; cnst?: number; cnot?: number; vsi?: string; rset?: string };
       return {
+        ...(res.vsi !== undefined ? { vsi: res.vsi } : {}),
+        ...(res.rset !== undefined ? { rset: res.rset } : {}),
         rsc: res.rsc,
         body: res.pc,
         status: String(res.rsc),
@@ -213,6 +224,15 @@ function httpClient(base: string, defaultFormat: Format): BindingClient {
       if (r.rqi !== null) headers['X-M2M-RI'] = r.rqi ?? `rq${++counter}`;
       if (r.rvi !== null) headers['X-M2M-RVI'] = r.rvi ?? '3';
       if (r.fr !== undefined) headers['X-M2M-Origin'] = r.fr;
+      const pr = r.params ?? {};
+      for (const [h, v] of [
+        ['X-M2M-RET', pr.rqet],
+        ['X-M2M-RST', pr.rset],
+        ['X-M2M-OET', pr.oet],
+        ['X-M2M-VSI', pr.vsi],
+        ['X-M2M-EC', pr.ec],
+      ] as const)
+        if (v !== undefined) headers[h] = String(v);
       let body: Buffer | undefined;
       if (r.body !== undefined) {
         body = encode(r.body, format);
@@ -228,6 +248,8 @@ function httpClient(base: string, defaultFormat: Format): BindingClient {
       const contentType = res.headers.get('content-type') ?? undefined;
       const header = (name: string) => (res.headers.has(name) ? Number(res.headers.get(name)) : undefined);
       return {
+        ...(res.headers.has('x-m2m-vsi') ? { vsi: res.headers.get('x-m2m-vsi')! } : {}),
+        ...(res.headers.has('x-m2m-rst') ? { rset: res.headers.get('x-m2m-rst')! } : {}),
         cnst: header('x-m2m-cts'),
         cnot: header('x-m2m-cto'),
         rsc: Number(res.headers.get('x-m2m-rsc')),
@@ -268,6 +290,12 @@ function coapClient(port: number, defaultFormat: Format): BindingClient {
       if (r.rvi !== null) options.push(option(M2mOpt.RVI, r.rvi ?? '3'));
       if (r.fr !== undefined) options.push(option(M2mOpt.FR, r.fr));
       if (r.ty !== undefined) options.push(option(M2mOpt.TY, r.ty));
+      const pr = r.params ?? {};
+      if (pr.rqet !== undefined) options.push(option(M2mOpt.RQET, pr.rqet));
+      if (pr.rset !== undefined) options.push(option(M2mOpt.RSET, pr.rset));
+      if (pr.oet !== undefined) options.push(option(M2mOpt.OET, pr.oet));
+      if (pr.vsi !== undefined) options.push(option(M2mOpt.VSI, pr.vsi));
+      if (pr.ec !== undefined) options.push(option(M2mOpt.EC, pr.ec));
       options.push(option(Opt.Accept, number(r.accept ?? PLAIN_FORMAT[format])));
       let payload: Buffer | undefined;
       if (r.body !== undefined) {
@@ -280,7 +308,10 @@ function coapClient(port: number, defaultFormat: Format): BindingClient {
       const location = getOptions(rsp, Opt.LocationPath).map((o) => o.value.toString());
       const contentType = cf ? CONTENT_FORMATS.get(cf.value.reduce((n, b) => n * 256 + b, 0)) : undefined;
       const uint = (number: number) => getOption(rsp, number)?.value.reduce((n, b) => n * 256 + b, 0);
+      const text = (number: number) => getOption(rsp, number)?.value.toString('utf8');
       return {
+        ...(text(M2mOpt.VSI) !== undefined ? { vsi: text(M2mOpt.VSI) } : {}),
+        ...(text(M2mOpt.RSET) !== undefined ? { rset: text(M2mOpt.RSET) } : {}),
         cnst: uint(M2mOpt.CTS),
         cnot: uint(M2mOpt.CTO),
         rsc: rsc ? rsc.value.reduce((n, b) => n * 256 + b, 0) : NaN,

@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coapCodeOf, httpStatusOf } from '../../src/primitive/mapping.js';
+import { toTimestamp } from '../../src/primitive/time.js';
 import { ONEM2M_XML_NAMESPACE, type Format } from '../../src/serialization/index.js';
-import { bindingClient, type BindingClient, type BindingName } from '../helpers/binding-client.js';
+import { bindingClient, type BindingClient, type BindingName, type NeutralRequest } from '../helpers/binding-client.js';
 import { startTestCse, type TestCse } from '../helpers/cse.js';
 
 let t: TestCse;
@@ -161,6 +162,44 @@ describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('ove
     const r = await c.request({ path, query: 'atrl=lbl+mni', fr: AE });
     expect(r.rsc).toBe(2000);
     expect(r.body).toEqual({ 'm2m:cnt': { lbl: ['p'], mni: 3 } });
+  });
+
+  it('request timing (rqet, rset, oet), vsi and ec: validated, rset and vsi echoed', async () => {
+    const { path } = await newCnt();
+    const at = (ms: number) => toTimestamp(Date.now() + ms).slice(0, 15);
+    const rset = at(120_000);
+    const ok = await c.request({
+      path,
+      fr: AE,
+      params: { rqet: at(60_000), rset, oet: at(-1000), vsi: 'vendor-x 1.0', ec: 3 },
+    });
+    expect(ok.rsc).toBe(2000);
+    expect(ok.vsi).toBe('vendor-x 1.0');
+    expect(ok.rset).toBe(rset);
+    // relative forms: ms from now
+    expect((await c.request({ path, fr: AE, params: { rqet: '60000', rset: '120000' } })).rsc).toBe(2000);
+    const code = async (params: NonNullable<NeutralRequest['params']>) =>
+      (await c.request({ path, fr: AE, params })).rsc;
+    expect(await code({ rqet: 'tomorrow' })).toBe(4000);
+    expect(await code({ rset: '2026-12-01' })).toBe(4000);
+    expect(await code({ oet: 'x' })).toBe(4000);
+    expect(await code({ rqet: at(-60_000) })).toBe(4008);
+    expect(await code({ rset: at(-60_000) })).toBe(4008);
+    expect(await code({ rqet: at(120_000), rset: at(60_000) })).toBe(4000);
+    expect(await code({ oet: at(60_000) })).toBe(5001);
+    expect(await code({ ec: 7 })).toBe(4000);
+    expect(await code({ ec: 1000 })).toBe(4000);
+    expect(await code({ ec: 100 })).toBe(2000);
+    // a refused update changes nothing
+    const upd = await c.request({
+      op: 'update',
+      path,
+      fr: AE,
+      body: { 'm2m:cnt': { lbl: ['t'] } },
+      params: { oet: at(60_000) },
+    });
+    expect(upd.rsc).toBe(5001);
+    expect((await c.request({ path, fr: AE })).body['m2m:cnt'].lbl).toBeUndefined();
   });
 
   it('addressing: structured, unstructured, SP-relative (~) and absolute (_) reach the same resource', async () => {

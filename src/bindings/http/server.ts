@@ -335,6 +335,8 @@ export class HttpBinding implements ProtocolBinding {
     if (rsp.cnst !== undefined) headers['X-M2M-CTS'] = rsp.cnst;
     if (rsp.cnot !== undefined) headers['X-M2M-CTO'] = rsp.cnot;
     if (rsp.ec !== undefined) headers['X-M2M-EC'] = rsp.ec;
+    if (rsp.rset !== undefined) headers['X-M2M-RST'] = rsp.rset;
+    if (rsp.vsi !== undefined) headers['X-M2M-VSI'] = rsp.vsi;
     // while stopping, the last answer outstanding on a connection closes it; an earlier one would cut the answers
     // of requests pipelined behind it, which are being executed
     const socket = res.req.socket;
