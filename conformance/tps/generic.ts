@@ -269,4 +269,40 @@ export const genericTps: TestPurpose[] = [
       check(rrf === undefined || (Array.isArray(rrf) && rrf.length === 0), `nothing created, got ${show(rrf)}`);
     },
   },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/106',
+    purpose:
+      'the time parameters of a request are checked: an rqet or rset in the past is 4008, one that is no timestamp 4000, an rset not later than the rqet 4000',
+    clauses: ['TS-0004 7.3.2.1', 'TS-0004 7.3.2.6', 'TS-0004 6.4.1', 'TS-0001 8.1.2'],
+    local: 'TS-0018 has no TP for rqet, rset or oet',
+    async run(t) {
+      const ae = await t.registerAe();
+      const at = (ms: number) => {
+        const d = new Date(Date.now() + ms).toISOString();
+        return `${d.slice(0, 4)}${d.slice(5, 7)}${d.slice(8, 10)}T${d.slice(11, 13)}${d.slice(14, 16)}${d.slice(17, 19)}`;
+      };
+      const retrieve = (extras: Record<string, string>) => t.send({ op: 2, to: ae.path, fr: ae.aei, extras });
+      expectRsc(await retrieve({ rqet: at(60_000), rset: at(120_000) }), 2000, 'rqet and rset ahead');
+      expectRsc(await retrieve({ rqet: '60000' }), 2000, 'a relative rqet (ms from now)');
+      expectRsc(await retrieve({ rqet: at(-60_000) }), 4008, 'rqet in the past');
+      expectRsc(await retrieve({ rset: at(-60_000) }), 4008, 'rset in the past');
+      expectRsc(await retrieve({ rqet: 'soon' }), 4000, 'rqet that is no timestamp');
+      expectRsc(await retrieve({ rqet: at(120_000), rset: at(60_000) }), 4000, 'rset before rqet');
+      expectRsc(await retrieve({ oet: at(-1000) }), 2000, 'oet in the past: executed at once');
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/107',
+    purpose: 'an event category outside m2m:eventCat (2, 3, 4, 100-999) is rejected with 4000',
+    clauses: ['TS-0004 6.3.3', 'TS-0004 6.3.4.2.4'],
+    local: 'TS-0018 has no TP for the Event Category parameter',
+    async run(t) {
+      const ae = await t.registerAe();
+      const retrieve = (ec: string) => t.send({ op: 2, to: ae.path, fr: ae.aei, extras: { ec } });
+      expectRsc(await retrieve('2'), 2000, 'ec 2 (immediate)');
+      expectRsc(await retrieve('150'), 2000, 'ec 150 (user-defined)');
+      expectRsc(await retrieve('5'), 4000, 'ec 5');
+      expectRsc(await retrieve('1000'), 4000, 'ec 1000');
+    },
+  },
 ];
