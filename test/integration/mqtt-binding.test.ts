@@ -518,6 +518,63 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
       ]);
     }, 40_000);
 
+    it('a batch of notifications larger than a request may be reaches a topic on the CSE own broker', async () => {
+      // 3 instances of 60 KB in one m2m:agn (bn num 3): 180 KB, above the embedded broker's limit for clients
+      const listener = await mqttPeer(t.mqttUrl);
+      try {
+        const got = await listener.subscribe(`batch/${CSE}`);
+        const AE = 'Cbatchmq';
+        await peer.request({
+          op: 1,
+          to: 'cse-in',
+          fr: AE,
+          rqi: rqi(),
+          rvi: '3',
+          ty: 2,
+          pc: { 'm2m:ae': { rn: 'batchmq', api: 'Nbatch', rr: false, srv: ['3'] } },
+        });
+        const cnt = await peer.request({
+          op: 1,
+          to: 'cse-in/batchmq',
+          fr: AE,
+          rqi: rqi(),
+          rvi: '3',
+          ty: 3,
+          pc: { 'm2m:cnt': { rn: 'c' } },
+        });
+        expect(cnt.rsc).toBe(2001);
+        const s = await peer.request({
+          op: 1,
+          to: 'cse-in/batchmq/c',
+          fr: AE,
+          rqi: rqi(),
+          rvi: '3',
+          ty: 23,
+          pc: { 'm2m:sub': { rn: 's', nu: [`${t.mqttUrl}/batch/${CSE}`], enc: { net: [3] }, bn: { num: 3 } } },
+        });
+        expect(s.rsc).toBe(2001);
+        for (let i = 0; i < 3; i++) {
+          const cin = await peer.request({
+            op: 1,
+            to: 'cse-in/batchmq/c',
+            fr: AE,
+            rqi: rqi(),
+            rvi: '3',
+            ty: 4,
+            pc: { 'm2m:cin': { con: String(i).repeat(60_000) } },
+          });
+          expect(cin.rsc).toBe(2001);
+        }
+        await expect.poll(() => got.length, { timeout: 10_000 }).toBe(1);
+        const n = primitiveCodec.decodeRequest(got[0]!.payload, 'json') as {
+          pc: { 'm2m:agn': { 'm2m:sgn': unknown[] } };
+        };
+        expect(n.pc['m2m:agn']['m2m:sgn']).toHaveLength(3);
+      } finally {
+        await listener.close();
+      }
+    }, 30_000);
+
     it('a notificationURI whose topic holds a wildcard fails its deliveries, and the CSE keeps serving', async () => {
       const AE = 'Cwildmq';
       await peer.request({

@@ -68,6 +68,18 @@ export class MqttClient implements ProtocolClient {
     this.sweeper.unref();
   }
 
+  /** credentials for the brokers named by brokerKey (the embedded broker's, which trusts the CSE with them) */
+  private readonly trusted = new Map<string, { username: string; password: string }>();
+
+  /**
+   * Connections to these brokers (a URL without credentials of its own) authenticate with `credentials`: the
+   * embedded broker lets the CSE's connections past its packet limit (a batch of notifications is larger than a
+   * request may be).
+   */
+  trust(keys: string[], credentials: { username: string; password: string }): void {
+    for (const k of keys) this.trusted.set(k, credentials);
+  }
+
   async send(url: string, req: RequestPrimitive, opts: ClientSendOptions = {}): Promise<ResponsePrimitive> {
     const fail = (rsc: number, why: string): ResponsePrimitive => ({
       rsc,
@@ -159,11 +171,13 @@ export class MqttClient implements ProtocolClient {
   }
 
   private async open(u: URL, key: string): Promise<Peer> {
+    const own = u.username || u.password ? undefined : this.trusted.get(brokerKey(u));
     const connection = new MqttConnection({
       url: brokerKey(u),
       // a connection of its own, never resumed: a Client Identifier used once, with a clean session
       clientId: `${this.o.clientId}:${randomBytes(4).toString('hex')}`,
       clean: true,
+      ...(own ?? {}),
       ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
       ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
       connectTimeoutMs: Math.min(this.o.timeoutMs, 10_000),

@@ -40,7 +40,7 @@ import { reachableHosts, type ProtocolBinding } from '../binding.js';
 import type { ProtocolClients } from '../client.js';
 import { TtlMap } from '../../util/ttl-map.js';
 import { EmbeddedBroker } from './broker.js';
-import { brokerKey } from './client.js';
+import { brokerKey, MqttClient } from './client.js';
 import { MqttConnection } from './connection.js';
 import { cseFilters, idToTopic, parseTopic, responseKind, topicOf, type ParsedTopic } from './topics.js';
 
@@ -140,6 +140,16 @@ export class MqttBinding implements ProtocolBinding {
     // which are read while the flow control holds this one back, so that no request here waits for an answer
     // that only this connection could bring
     await connection.subscribe(this.filters.requests);
+    const client = this.clients.client('mqtt');
+    if (internal && this.broker && client instanceof MqttClient) {
+      // the MQTT client's connections to this broker are the CSE's too
+      const port = this.broker.port;
+      const hosts = [...reachableHosts(c.mqttHost), '127.0.0.1', 'localhost'];
+      client.trust([...new Set(hosts.map((h) => brokerKey(new URL(`mqtt://${h}:${port}`))))], {
+        username: internal.username,
+        password: internal.password,
+      });
+    }
   }
 
   async stop(): Promise<void> {
