@@ -30,6 +30,9 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
   let peer: MqttPeer;
   let n = 0;
   const rqi = () => `mq${++n}`;
+  /** a CREATE over MQTT as `fr`, answered */
+  const create = (fr: string, to: string, ty: number, pc: Record<string, unknown>) =>
+    peer.request({ op: 1, to, fr, rqi: rqi(), rvi: '3', ty, pc });
   // a test about one broker only is defined for that broker only (not reported as skipped for the other)
   const itFor = (b: (typeof BROKERS)[number]) => (broker === b ? it : ((() => undefined) as unknown as typeof it));
 
@@ -74,26 +77,10 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
 
     it('an AE registers over MQTT, creates a container and an instance, and reads them back', async () => {
       const AE = 'Cmqttae';
-      const reg = await peer.request({
-        op: 1,
-        to: 'cse-in',
-        fr: AE,
-        rqi: rqi(),
-        rvi: '3',
-        ty: 2,
-        pc: { 'm2m:ae': { rn: 'mqttae', api: 'Nmqtt', rr: false, srv: ['3'] } },
-      });
+      const reg = await create(AE, 'cse-in', 2, { 'm2m:ae': { rn: 'mqttae', api: 'Nmqtt', rr: false, srv: ['3'] } });
       expect(reg.rsc).toBe(2001);
       expect(reg.pc).toMatchObject({ 'm2m:ae': { aei: AE, rn: 'mqttae' } });
-      const cnt = await peer.request({
-        op: 1,
-        to: 'cse-in/mqttae',
-        fr: AE,
-        rqi: rqi(),
-        rvi: '3',
-        ty: 3,
-        pc: { 'm2m:cnt': { rn: 'c' } },
-      });
+      const cnt = await create(AE, 'cse-in/mqttae', 3, { 'm2m:cnt': { rn: 'c' } });
       expect(cnt.rsc).toBe(2001);
       for (const format of FORMATS) {
         const cin = await peer.request(
@@ -119,15 +106,7 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
 
     it('the requests of one topic are executed in the order they were published, without awaiting answers', async () => {
       const AE = 'Cmqorder';
-      const reg = await peer.request({
-        op: 1,
-        to: 'cse-in',
-        fr: AE,
-        rqi: rqi(),
-        rvi: '3',
-        ty: 2,
-        pc: { 'm2m:ae': { rn: 'mqorder', api: 'Nmqtt', rr: false, srv: ['3'] } },
-      });
+      const reg = await create(AE, 'cse-in', 2, { 'm2m:ae': { rn: 'mqorder', api: 'Nmqtt', rr: false, srv: ['3'] } });
       expect(reg.rsc).toBe(2001);
       const got = await peer.subscribe(`/oneM2M/resp/${AE}/${CSE}/json`);
       const topic = `/oneM2M/req/${AE}/${CSE}/json`;
@@ -274,15 +253,7 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
     it('an answer larger than the largest request taken still reaches its originator', async () => {
       // 3 instances of 60 KB: the rcn=4 answer (180 KB) is above the embedded broker's packet limit for clients
       const AE = 'Cmqbig';
-      const reg = await peer.request({
-        op: 1,
-        to: 'cse-in',
-        fr: AE,
-        rqi: rqi(),
-        rvi: '3',
-        ty: 2,
-        pc: { 'm2m:ae': { rn: 'mqbig', api: 'Nbig', rr: false, srv: ['3'] } },
-      });
+      const reg = await create(AE, 'cse-in', 2, { 'm2m:ae': { rn: 'mqbig', api: 'Nbig', rr: false, srv: ['3'] } });
       expect(reg.rsc).toBe(2001);
       const base = { fr: AE, rqi: '', rvi: '3' };
       const cnt = { ...base, op: 1 as const, to: 'cse-in/mqbig', ty: 3, pc: { 'm2m:cnt': { rn: 'c' } } };
@@ -433,15 +404,7 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
 
   describe('notifications over MQTT (the mqtt protocol client)', () => {
     const sub = (ae: string, parent: string, nu: string[], rn: string) =>
-      peer.request({
-        op: 1,
-        to: parent,
-        fr: ae,
-        rqi: rqi(),
-        rvi: '3',
-        ty: 23,
-        pc: { 'm2m:sub': { rn, nu, enc: { net: [3] } } },
-      });
+      create(ae, parent, 23, { 'm2m:sub': { rn, nu, enc: { net: [3] } } });
 
     it('to an AE whose poa is the broker: verified, then delivered on /oneM2M/req/<cse>/<aei>/json and answered', async () => {
       const AE = 'Cnotifmq';
@@ -452,14 +415,8 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
           got.push({ topic, req: req as unknown as Record<string, unknown> });
           return { rsc: 2000 };
         });
-        const reg = await peer.request({
-          op: 1,
-          to: 'cse-in',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 2,
-          pc: { 'm2m:ae': { rn: 'notifmq', api: 'Nnotif', rr: true, poa: [t.mqttUrl], srv: ['3'] } },
+        const reg = await create(AE, 'cse-in', 2, {
+          'm2m:ae': { rn: 'notifmq', api: 'Nnotif', rr: true, poa: [t.mqttUrl], srv: ['3'] },
         });
         expect(reg.rsc).toBe(2001);
         // created by another originator, so that the AE target is verified first (TS-0001 Table 10.2.10.2-1)
@@ -468,15 +425,7 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
         // the verification request (vrq) came first, over MQTT
         expect(got[0]?.topic).toBe(`/oneM2M/req/${CSE}/${AE}/json`);
         expect(got[0]?.req).toMatchObject({ op: 5, fr: CSE_ID, to: AE, pc: { 'm2m:sgn': { vrq: true } } });
-        const c = await peer.request({
-          op: 1,
-          to: 'cse-in/notifmq',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 3,
-          pc: { 'm2m:cnt': { rn: 'watched' } },
-        });
+        const c = await create(AE, 'cse-in/notifmq', 3, { 'm2m:cnt': { rn: 'watched' } });
         expect(c.rsc).toBe(2001);
         await expect.poll(() => got.length, { timeout: 5000 }).toBe(2);
         expect(got[1]!.req).toMatchObject({
@@ -490,14 +439,8 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
 
     it('an AE that does not answer on MQTT: the verification fails and no subscription is created', async () => {
       const AE = 'Csilentmq';
-      const reg = await peer.request({
-        op: 1,
-        to: 'cse-in',
-        fr: AE,
-        rqi: rqi(),
-        rvi: '3',
-        ty: 2,
-        pc: { 'm2m:ae': { rn: 'silentmq', api: 'Nsilent', rr: true, poa: [t.mqttUrl], srv: ['3'] } },
+      const reg = await create(AE, 'cse-in', 2, {
+        'm2m:ae': { rn: 'silentmq', api: 'Nsilent', rr: true, poa: [t.mqttUrl], srv: ['3'] },
       });
       expect(reg.rsc).toBe(2001);
       const s = await peer.request(
@@ -524,45 +467,15 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
       try {
         const got = await listener.subscribe(`batch/${CSE}`);
         const AE = 'Cbatchmq';
-        await peer.request({
-          op: 1,
-          to: 'cse-in',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 2,
-          pc: { 'm2m:ae': { rn: 'batchmq', api: 'Nbatch', rr: false, srv: ['3'] } },
-        });
-        const cnt = await peer.request({
-          op: 1,
-          to: 'cse-in/batchmq',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 3,
-          pc: { 'm2m:cnt': { rn: 'c' } },
-        });
+        await create(AE, 'cse-in', 2, { 'm2m:ae': { rn: 'batchmq', api: 'Nbatch', rr: false, srv: ['3'] } });
+        const cnt = await create(AE, 'cse-in/batchmq', 3, { 'm2m:cnt': { rn: 'c' } });
         expect(cnt.rsc).toBe(2001);
-        const s = await peer.request({
-          op: 1,
-          to: 'cse-in/batchmq/c',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 23,
-          pc: { 'm2m:sub': { rn: 's', nu: [`${t.mqttUrl}/batch/${CSE}`], enc: { net: [3] }, bn: { num: 3 } } },
+        const s = await create(AE, 'cse-in/batchmq/c', 23, {
+          'm2m:sub': { rn: 's', nu: [`${t.mqttUrl}/batch/${CSE}`], enc: { net: [3] }, bn: { num: 3 } },
         });
         expect(s.rsc).toBe(2001);
         for (let i = 0; i < 3; i++) {
-          const cin = await peer.request({
-            op: 1,
-            to: 'cse-in/batchmq/c',
-            fr: AE,
-            rqi: rqi(),
-            rvi: '3',
-            ty: 4,
-            pc: { 'm2m:cin': { con: String(i).repeat(60_000) } },
-          });
+          const cin = await create(AE, 'cse-in/batchmq/c', 4, { 'm2m:cin': { con: String(i).repeat(60_000) } });
           expect(cin.rsc).toBe(2001);
         }
         await expect.poll(() => got.length, { timeout: 10_000 }).toBe(1);
@@ -577,27 +490,11 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
 
     it('a notificationURI whose topic holds a wildcard fails its deliveries, and the CSE keeps serving', async () => {
       const AE = 'Cwildmq';
-      await peer.request({
-        op: 1,
-        to: 'cse-in',
-        fr: AE,
-        rqi: rqi(),
-        rvi: '3',
-        ty: 2,
-        pc: { 'm2m:ae': { rn: 'wildmq', api: 'Nwild', rr: false, srv: ['3'] } },
-      });
+      await create(AE, 'cse-in', 2, { 'm2m:ae': { rn: 'wildmq', api: 'Nwild', rr: false, srv: ['3'] } });
       const s = await sub(AE, 'cse-in/wildmq', [`${t.mqttUrl}/a/+/b`, `${t.mqttUrl}/a/%23`], 'w');
       expect(s.rsc).toBe(2001);
       for (let i = 0; i < 3; i++) {
-        const c = await peer.request({
-          op: 1,
-          to: 'cse-in/wildmq',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 3,
-          pc: { 'm2m:cnt': { rn: `c${i}` } },
-        });
+        const c = await create(AE, 'cse-in/wildmq', 3, { 'm2m:cnt': { rn: `c${i}` } });
         expect(c.rsc).toBe(2001);
       }
       await new Promise((r) => setTimeout(r, 300));
@@ -610,26 +507,10 @@ describe.each(BROKERS)('through the %s broker', (broker) => {
       try {
         const got = await listener.subscribe(`city/${CSE}/notifications`);
         const AE = 'Ctopicmq';
-        await peer.request({
-          op: 1,
-          to: 'cse-in',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 2,
-          pc: { 'm2m:ae': { rn: 'topicmq', api: 'Ntopic', rr: false, srv: ['3'] } },
-        });
+        await create(AE, 'cse-in', 2, { 'm2m:ae': { rn: 'topicmq', api: 'Ntopic', rr: false, srv: ['3'] } });
         const s = await sub(AE, 'cse-in/topicmq', [`${t.mqttUrl}/city/${CSE}/notifications`], 's');
         expect(s.rsc).toBe(2001);
-        await peer.request({
-          op: 1,
-          to: 'cse-in/topicmq',
-          fr: AE,
-          rqi: rqi(),
-          rvi: '3',
-          ty: 3,
-          pc: { 'm2m:cnt': { rn: 'air' } },
-        });
+        await create(AE, 'cse-in/topicmq', 3, { 'm2m:cnt': { rn: 'air' } });
         await expect.poll(() => got.length, { timeout: 5000 }).toBe(1);
         const req = primitiveCodec.decodeRequest(got[0]!.payload, 'json') as Record<string, unknown>;
         expect(req).toMatchObject({ op: 5, pc: { 'm2m:sgn': { nev: { net: 3 } } } });
