@@ -61,6 +61,10 @@ export interface CseConfig {
   notificationQueueMax: number;
   /** batchNotify without dur: this long, ms (the service provider's default, TS-0004 6.3.5.6) */
   notificationBatchDurationMs: number;
+  /** <request> resources (non-blocking requests) held at most; beyond it a non-blocking request is refused */
+  requestMax: number;
+  /** how long a <request> keeps its result without a resultPersistence (rp) in its request, ms */
+  requestPersistenceMs: number;
   /** verify URL notification targets as well (TS-0001 Table 10.2.10.2-1 verifies only resource-ID targets) */
   verifyUrlTargets: boolean;
   /** a container's oldest instances dropped past mni / mbs raise net 4 (TS-0004 7.4.7.2.1 d says they do not) */
@@ -335,6 +339,20 @@ export const OPTIONS: Option[] = [
     help: 'notifications kept per target; beyond it the oldest are dropped, logged and counted',
   },
   {
+    key: 'requestMax',
+    flag: 'request-max',
+    kind: 'int',
+    default: 10_000,
+    help: 'non-blocking requests: <request> resources held at most; beyond it one is refused (5000) until some expire',
+  },
+  {
+    key: 'requestPersistenceMs',
+    flag: 'request-persistence-ms',
+    kind: 'int',
+    default: 3_600_000,
+    help: 'non-blocking requests: how long a <request> keeps its result when the request gave no resultPersistence (rp), ms',
+  },
+  {
     key: 'notificationBatchDurationMs',
     flag: 'notification-batch-duration-ms',
     kind: 'int',
@@ -569,6 +587,8 @@ function checkConfig(c: CseConfig) {
   if (c.notificationRetryMaxMs < 1000) throw new ConfigError('notification-retry-max-ms must be at least 1000');
   if (c.notificationQueueMax < 1) throw new ConfigError('notification-queue-max must be at least 1');
   if (c.notificationBatchDurationMs < 1) throw new ConfigError('notification-batch-duration-ms must be at least 1');
+  if (c.requestMax < 1) throw new ConfigError('request-max must be at least 1');
+  if (c.requestPersistenceMs < 1000) throw new ConfigError('request-persistence-ms must be at least 1000');
   if (c.pollingTimeoutMs < 100) throw new ConfigError('polling-timeout-ms must be at least 100');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');

@@ -73,6 +73,7 @@ export class Cse {
         config,
       },
       log,
+      (targets) => notifications.delivery?.wake(targets),
     );
     notifications.attach(tree, (id, r, reader, now) => dispatcher.mayRetrieve(id, r, reader, now));
     polling.attach(tree, notifications);
@@ -99,6 +100,7 @@ export class Cse {
     }
     const removed = await tree.sweepExpired();
     notifications.start();
+    dispatcher.nonBlocking.start();
     let sweeping = false;
     cse.sweeper = setInterval(() => {
       if (sweeping) return; // a slow sweep is never run twice at once
@@ -205,6 +207,8 @@ export class Cse {
   /** Graceful stop: bindings stop accepting and finish in-flight requests, then the database closes. */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    // requests waiting for their operationExecutionTime are answered (5000); non-blocking ones stay pending
+    this.dispatcher.halt();
     // held long polls are answered now (4008: poll again), else the bindings would wait for them
     this.polling.stop();
     // what is queued stays queued (in the store) for the next start; the sends in flight (deliveries, NOTIFYs
@@ -212,6 +216,7 @@ export class Cse {
     this.notifications.halt();
     await this.clients.close();
     await Promise.all(this.bindings.map((b) => b.stop()));
+    await this.dispatcher.nonBlocking.stop();
     await this.notifications.drained();
     await this.store.close();
     this.log.info({ cseId: this.config.cseId }, 'CSE stopped');

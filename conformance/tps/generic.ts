@@ -305,4 +305,76 @@ export const genericTps: TestPurpose[] = [
       expectRsc(await retrieve('1000'), 4000, 'ec 1000');
     },
   },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/108',
+    purpose:
+      "a nonBlockingRequestSynch request is acknowledged with 1001 and the address of a <request> that holds requestStatus COMPLETED and the operation's response once done",
+    clauses: ['TS-0004 7.3.2.2', 'TS-0004 7.3.2.3', 'TS-0004 7.3.2.5', 'TS-0004 7.4.12', 'TS-0001 8.2.2.2'],
+    local: 'TS-0018 has no TP for non-blocking requests',
+    async run(t) {
+      const ae = await t.registerAe();
+      const ack = await t.send({ op: 2, to: ae.path, fr: ae.aei, query: { rt: 1 } });
+      expectRsc(ack, 1001, 'the acknowledgement');
+      const uri = expectString(
+        (ack.pc as Record<string, unknown> | undefined)?.['m2m:uri'],
+        'm2m:uri of the <request>',
+      );
+      let req: Record<string, unknown> = {};
+      for (let i = 0; i < 100; i++) {
+        const r = await t.retrieve(uri, ae.aei);
+        expectRsc(r, 2000, 'the <request>');
+        req = resourceOf(r, 'm2m:req');
+        if (req.rs !== 3) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expectEqual(req.ty, 17, 'its resourceType');
+      expectEqual(req.op, 2, 'its operation');
+      expectEqual(req.org, ae.aei, 'its originator');
+      expectEqual(req.rs, 1, 'its requestStatus (COMPLETED)');
+      const ors = req.ors as Record<string, unknown> | undefined;
+      expectEqual(ors?.rsc, 2000, 'the response status code in operationResult');
+      check(
+        (ors?.pc as Record<string, unknown> | undefined)?.['m2m:ae'] !== undefined,
+        `the AE in operationResult, got ${show(ors)}`,
+      );
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/109',
+    purpose:
+      'a nonBlockingRequestAsynch request without notification targets is acknowledged with 1002 and its response notified to the originator as m2m:rsp',
+    clauses: ['TS-0004 7.3.2.3', 'TS-0004 7.5.1.2.5', 'TS-0001 8.2.2.3'],
+    local: 'TS-0018 has no TP for non-blocking requests',
+    async run(t) {
+      const rx = await t.receiver();
+      const url = rx.url();
+      const ae = await t.registerAe({ attrs: { rr: true, poa: [url] } });
+      expectRsc(await t.send({ op: 2, to: ae.path, fr: ae.aei, query: { rt: 2 } }), 1002, 'the acknowledgement');
+      const [n] = await rx.waitFor(url, 1);
+      const rsp = (n!.body as Record<string, unknown> | undefined)?.['m2m:rsp'] as Record<string, unknown> | undefined;
+      check(rsp !== undefined, `a NOTIFY with m2m:rsp, got ${show(n!.body)}`);
+      expectEqual(rsp.rsc, 2000, 'the notified response status code');
+    },
+  },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/110',
+    purpose:
+      "a <request> cannot be created through the API (4005), is not the target of a non-blocking request (4000) and is its originator's (4103 for another AE)",
+    clauses: ['TS-0004 7.4.12.2.1', 'TS-0004 7.4.12.2.2', 'TS-0004 Table 7.3.2.2-1'],
+    local: 'TS-0018 has no TP for the <request> resource',
+    async run(t) {
+      const ae = await t.registerAe();
+      const other = await t.registerAe();
+      expectRsc(await t.create('cse-in', ae.aei, 17, { 'm2m:req': {} }), 4005, 'a CREATE of a <request>');
+      const ack = await t.send({ op: 2, to: ae.path, fr: ae.aei, query: { rt: 1 } });
+      expectRsc(ack, 1001, 'the acknowledgement');
+      const uri = expectString(
+        (ack.pc as Record<string, unknown> | undefined)?.['m2m:uri'],
+        'm2m:uri of the <request>',
+      );
+      expectRsc(await t.send({ op: 2, to: uri, fr: ae.aei, query: { rt: 1 } }), 4000, 'a non-blocking RETRIEVE of it');
+      expectRsc(await t.retrieve(uri, other.aei), 4103, 'a RETRIEVE by another AE');
+      expectRsc(await t.retrieve(uri, ae.aei), 2000, 'a RETRIEVE by its originator');
+    },
+  },
 ];

@@ -29,8 +29,14 @@ import {
 } from '../primitive/primitive.js';
 import { CseError, RSC, badRequest, notFound } from '../primitive/status.js';
 import { hasControlCharacter } from '../primitive/text.js';
-import { parseAbsRelTimestamp, toTimestamp } from '../primitive/time.js';
-import { StoreUnavailableError, type StoreReader, type StoredResource } from '../storage/store.js';
+import { parseAbsRelTimestamp, parseTimestamp, toTimestamp } from '../primitive/time.js';
+import {
+  StoreUnavailableError,
+  type StoreReader,
+  type StoreTransaction,
+  type StoredResource,
+} from '../storage/store.js';
+import { Ty } from '../resources/type-numbers.js';
 import { parseAddress } from './addressing.js';
 import { compileFilter, hasConditions } from '../discovery/criteria.js';
 import { matchesFilter } from '../discovery/predicate.js';
@@ -46,6 +52,7 @@ import {
 } from './operations/deps.js';
 import { WITH_CHILDREN, retrieve } from './operations/retrieve.js';
 import { update } from './operations/update.js';
+import { NonBlockingRequests, type RequestTimes } from './non-blocking.js';
 import { checkParameters } from './parameters.js';
 import { checkRegistered } from './registration.js';
 
@@ -87,30 +94,72 @@ function privilegeOf(req: RequestPrimitive): number {
  * The time parameters of a request (TS-0001 8.1.2, TS-0004 6.4.1 absRelTimestamps: a timestamp, or ms from now):
  * each must be one (4000); an rqet or rset in the past is 4008 (TS-0004 7.3.2.1, 7.3.2.6); the rset must be later
  * than the rqet (TS-0004 Table 6.4.1-1: 4000). An oet in the past or now means "at once" (TS-0001 8.1.2); a later
- * one would need the request to wait, which this CSE does not do yet: 5001 (TS-0004 7.3.2.1: a parameter value
- * of a feature not supported).
+ * one is waited for, unless the request expires (rqet) before it: it could never run, 4008 now rather than then.
+ * resultPersistence (rp) is a duration (ms) or the time until which the result is kept (not in the past: 4000).
  */
-function checkTiming(req: RequestPrimitive, now: number): void {
+function checkTiming(req: RequestPrimitive, now: number): RequestTimes {
   const time = (value: string | undefined, name: string) => {
     if (value === undefined) return undefined;
-    const at = parseAbsRelTimestamp(value, now);
+    const at = parseAbsRelTimestamp(String(value), now);
     if (at === undefined) throw badRequest(`${name} '${value}' is not a timestamp nor a duration in ms`);
     return at;
   };
   const rqet = time(req.rqet, 'requestExpirationTimestamp (rqet)');
   const rset = time(req.rset, 'resultExpirationTimestamp (rset)');
   const oet = time(req.oet, 'operationExecutionTime (oet)');
+  const times: RequestTimes = {};
+  if (rqet !== undefined) times.rqet = rqet;
+  if (rset !== undefined) times.rset = rset;
+  if (oet !== undefined) times.oet = oet;
   if (rqet !== undefined && rqet < now)
     throw new CseError(RSC.REQUEST_TIMEOUT, 'the request expired (rqet) before it was processed');
   if (rset !== undefined && rset < now)
     throw new CseError(RSC.REQUEST_TIMEOUT, 'the result expiration timestamp (rset) has passed');
   if (rqet !== undefined && rset !== undefined && rset <= rqet)
     throw badRequest('the result expiration timestamp (rset) must be later than the request expiration (rqet)');
-  if (oet !== undefined && oet > now)
+  if (oet !== undefined && rqet !== undefined && oet > rqet)
     throw new CseError(
-      RSC.NOT_IMPLEMENTED,
-      'an operationExecutionTime (oet) in the future is not supported by this CSE: leave it out, or give a past one',
+      RSC.REQUEST_TIMEOUT,
+      'the operationExecutionTime (oet) is after the request expiration (rqet): the request would expire first',
     );
+  if (req.rp !== undefined) {
+    const text = String(req.rp);
+    if (/^-?\d+$/.test(text)) {
+      if (Number(text) < 0) throw badRequest(`resultPersistence (rp) '${text}' is a negative duration`);
+      times.rp = { ms: Number(text) };
+    } else {
+      const at = parseTimestamp(text);
+      if (at === undefined)
+        throw badRequest(`resultPersistence (rp) '${text}' is not a timestamp nor a duration in ms`);
+      if (at < now) throw badRequest('the result persistence (rp) has passed');
+      times.rp = { at };
+    }
+  }
+  return times;
+}
+
+/** Resolves after `ms`, or rejects with 4008 / 5000 when the client goes or the CSE stops first. */
+function waitUntil(ms: number, signals: AbortSignal[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const signal = AbortSignal.any(signals);
+    if (signal.aborted) return reject(stopped());
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(stopped());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function stopped() {
+  return new CseError(
+    RSC.INTERNAL_SERVER_ERROR,
+    'the CSE stopped (or the client left) before the operationExecutionTime (oet): the operation was not performed',
+  );
 }
 
 export class Dispatcher {
@@ -118,13 +167,32 @@ export class Dispatcher {
   private readonly originators: Originators;
   private readonly tokens: TokenVerifier;
 
+  /** the non-blocking requests and their <request> resources (src/dispatch/non-blocking.ts) */
+  readonly nonBlocking: NonBlockingRequests;
+  /** aborted when the CSE stops: requests waiting for their operationExecutionTime stop waiting */
+  private readonly stopping = new AbortController();
+
   constructor(
     private readonly deps: OperationDeps,
     private readonly log: Logger,
+    /** notifications were queued for these targets (the delivery engine, src/notification/) */
+    wake: (targets: string[]) => void = () => undefined,
   ) {
     this.originators = new Originators(deps.config);
     this.access = new AccessControl(deps.tree.store, deps.tree.schema, deps.config, this.originators);
     this.tokens = new TokenVerifier(deps.config);
+    this.nonBlocking = new NonBlockingRequests({
+      tree: deps.tree,
+      config: deps.config,
+      log: log.child({ component: 'non-blocking' }),
+      run: (req, context, alongside) => this.process(req, context, alongside),
+      wake,
+    });
+  }
+
+  /** Requests waiting for their operationExecutionTime are answered now (5000); what runs later is kept. */
+  halt() {
+    this.stopping.abort();
   }
 
   get config(): CseConfig {
@@ -141,12 +209,21 @@ export class Dispatcher {
     return visible ? visible(r) : true;
   }
 
-  async process(req: RequestPrimitive, context?: RequestContext): Promise<ResponsePrimitive> {
+  /**
+   * One request, start to end. `alongside` (a non-blocking request's run) is written in each of its transactions.
+   */
+  async process(
+    req: RequestPrimitive,
+    context?: RequestContext,
+    alongside?: (tx: StoreTransaction) => Promise<void>,
+  ): Promise<ResponsePrimitive> {
     let result: OperationResult;
     const ctx = this.deps.tree.context();
     if (context?.signal) ctx.signal = context.signal;
+    if (alongside) ctx.alongside = alongside;
+    const accepted: { start?: () => void; rset?: number } = {};
     try {
-      result = await this.handle(req, context, ctx);
+      result = await this.handle(req, context, ctx, accepted);
     } catch (e) {
       result = this.errorResult(e, req);
     }
@@ -154,10 +231,21 @@ export class Dispatcher {
     // and what the request changed is published only then
     try {
       await this.deps.tree.settle(ctx);
+      // a non-blocking request's <request> is committed: its operation may run
+      accepted.start?.();
     } catch (err) {
       this.log.error({ err, rqi: req.rqi }, 'commit failed');
       result = { rsc: RSC.INTERNAL_SERVER_ERROR, pc: { 'm2m:dbg': 'the change could not be stored' } };
     }
+    // a blocking result ready only after its resultExpirationTimestamp is not delivered (TS-0001 8.1.2)
+    if (accepted.rset !== undefined && Date.now() > accepted.rset && result.rsc >= 2000)
+      result = {
+        rsc: RSC.REQUEST_TIMEOUT,
+        pc: {
+          'm2m:dbg':
+            'the result expiration timestamp (rset) passed before the result was ready (the operation was performed)',
+        },
+      };
     const rsp: ResponsePrimitive = { ...result, rqi: req.rqi ?? '' };
     rsp.rvi = req.rvi ?? this.config.releaseVersions[this.config.releaseVersions.length - 1];
     rsp.ot = toTimestamp(Date.now());
@@ -172,6 +260,7 @@ export class Dispatcher {
     req: RequestPrimitive,
     context: RequestContext | undefined,
     ctx: TypeContext,
+    accepted: { start?: () => void; rset?: number },
   ): Promise<OperationResult> {
     const c = this.config;
     const { tree } = this.deps;
@@ -189,7 +278,7 @@ export class Dispatcher {
         RSC.RELEASE_VERSION_NOT_SUPPORTED,
         `release version '${req.rvi}' is not supported (supported: ${c.releaseVersions.join(', ')})`,
       );
-    checkTiming(req, Date.now());
+    const times = checkTiming(req, Date.now());
     // an originator is an ID (TS-0001 7.2): no control characters (a database may refuse NUL), a bounded length
     if (req.fr !== undefined && (hasControlCharacter(req.fr) || req.fr.length > c.maxIdLength))
       throw badRequest(`the originator (From) is not an ID: control characters, or longer than ${c.maxIdLength}`);
@@ -209,6 +298,18 @@ export class Dispatcher {
       req.op !== Operation.Create && hasConditions(req.fc) ? compileFilter(req.fc!, { discovery }) : undefined;
     if (req.fc?.arp !== undefined && !discovery)
       throw new CseError(RSC.NOT_IMPLEMENTED, 'applyRelativePath (arp) is supported in discovery (fu=1) only');
+
+    // Recv-2.0: a non-blocking request is accepted now and runs later, through this pipeline again (blocking)
+    const mode = await this.responseMode(req, ctx, address, times);
+    if (mode !== 3) {
+      const { result, start } = await this.nonBlocking.accept(ctx, req, mode, originator, times, context);
+      accepted.start = start;
+      return result;
+    }
+    accepted.rset = times.rset;
+    // an operationExecutionTime later than now: the operation waits for it (TS-0001 8.1.2)
+    if (times.oet !== undefined && times.oet > Date.now())
+      await waitUntil(times.oet - Date.now(), [this.stopping.signal, ...(context?.signal ? [context.signal] : [])]);
 
     // Recv-6.0.2: the ID the registration gets, and whether it may register (the type's hooks)
     const registrant = registration?.assignId(ctx, originator, req, (prefix) => tree.newResourceId(prefix));
@@ -280,6 +381,35 @@ export class Dispatcher {
     )
       throw notFound('the target does not match the filter criteria');
     return handler.execute(this.deps, req, target);
+  }
+
+  /**
+   * Recv-2.0 (TS-0004 7.2.2.2): 3 blocking, or the non-blocking mode a request is answered in. flexBlocking (4)
+   * is the CSE's choice (TS-0001 8.1.2): blocking, unless the operation is to wait for a later
+   * operationExecutionTime (then asynch when it named notification targets, else synch), and never while the
+   * <request> resources are at their bound. A non-blocking RETRIEVE / UPDATE / DELETE of a <request> is 4000, a
+   * flexBlocking one is blocking (TS-0004 7.4.12.2.2-4).
+   */
+  private async responseMode(
+    req: RequestPrimitive,
+    ctx: TypeContext,
+    address: ReturnType<typeof parseAddress>,
+    times: RequestTimes,
+  ): Promise<1 | 2 | 3> {
+    const rtv = req.rt?.rtv ?? 3;
+    if (rtv === 3) return 3;
+    let mode: 1 | 2 | 3 = rtv === 1 ? 1 : rtv === 2 ? 2 : 3;
+    if (rtv === 4 && times.oet !== undefined && times.oet > Date.now() && !(await this.nonBlocking.full(ctx)))
+      mode = req.rt?.nu?.length ? 2 : 1;
+    if (mode === 3 || req.op === Operation.Create) return mode;
+    const target = await this.deps.tree.resolve(ctx, address).catch(() => undefined);
+    if (target?.resource.ty === Ty.request) {
+      if (rtv === 4) return 3;
+      throw badRequest(
+        'a <request> is retrieved, updated or deleted blocking: responseType 1 or 2 is not allowed on it',
+      );
+    }
+    return mode;
   }
 
   private errorResult(e: unknown, req: RequestPrimitive): OperationResult {

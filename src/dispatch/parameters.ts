@@ -118,12 +118,26 @@ export function checkParameters(req: RequestPrimitive): void {
     throw badRequest(`eventCategory (ec) must be 2, 3, 4 or 100 to 999, not ${JSON.stringify(req.ec)}`);
   const rtv = req.rt?.rtv;
   if (rtv !== undefined) {
-    // m2m:responseType (6.3.4.2.6): 3 blocking; a flexBlocking request (4) may be answered blocking (TS-0004
-    // 8.2.2); non-blocking ones (1, 2) and noResponse (5, 3GPP interworking) are not served yet
+    // m2m:responseType (6.3.4.2.6): 1 nonBlockingRequestSynch, 2 nonBlockingRequestAsynch, 3 blocking, 4
+    // flexBlocking (src/dispatch/non-blocking.ts); noResponse (5) is for 3GPP interworking (TS-0026) only
     if (typeof rtv !== 'number' || !Number.isInteger(rtv) || rtv < 1 || rtv > 5)
       throw badRequest(`responseType (rt) must be 1 to 5, not ${JSON.stringify(rtv)}`);
-    if (rtv === 1 || rtv === 2 || rtv === 5)
-      throw new CseError(RSC.NOT_IMPLEMENTED, `responseType ${rtv} is not supported by this CSE: use 3 (blocking)`);
+    if (rtv === 5)
+      throw new CseError(
+        RSC.NOT_IMPLEMENTED,
+        'responseType 5 (noResponse, 3GPP interworking) is not supported by this CSE',
+      );
+    const nu = req.rt!.nu;
+    if (nu !== undefined) {
+      // TS-0004 Table 6.3.5.30-1: notification targets only with nonBlockingRequestAsynch (and flexBlocking,
+      // TS-0001 8.1.2); an empty list is allowed (no notification at all)
+      if (rtv !== 2 && rtv !== 4)
+        throw badRequest(
+          `responseType ${rtv} takes no notificationURI (X-M2M-RTU): only 2 (nonBlockingRequestAsynch) or 4 (flexBlocking)`,
+        );
+      if (!Array.isArray(nu) || nu.some((u) => typeof u !== 'string' || u === '' || holdsNul(u) || /[\s]/.test(u)))
+        throw badRequest('the notificationURI of responseType must be a list of URIs or IDs');
+    }
   }
   const fc = req.fc;
   if (!fc) return;

@@ -15,6 +15,7 @@ import type { SchemaRegistry } from '../schema/registry.js';
 import {
   DuplicateResourceError,
   type Attributes,
+  type Internal,
   type ResourceStore,
   type StoreReader,
   type StoreTransaction,
@@ -98,7 +99,17 @@ export class ResourceTree {
   }
 
   private writeContext(ctx: TypeContext, tx: StoreTransaction): WriteContext {
-    return { store: tx, tx, config: ctx.config, schema: ctx.schema, now: ctx.now, nowTs: ctx.nowTs, staged: [] };
+    const w: WriteContext = {
+      store: tx,
+      tx,
+      config: ctx.config,
+      schema: ctx.schema,
+      now: ctx.now,
+      nowTs: ctx.nowTs,
+      staged: [],
+    };
+    if (ctx.alongside) w.alongside = ctx.alongside;
+    return w;
   }
 
   /**
@@ -106,6 +117,7 @@ export class ResourceTree {
    * notification queue), and are kept for publishing after the commit (`settle`).
    */
   private async stage(w: WriteContext): Promise<ResourceEvent[]> {
+    if (w.alongside) await w.alongside(w.tx);
     await this.events.stage({
       tx: w.tx,
       events: w.staged,
@@ -208,6 +220,7 @@ export class ResourceTree {
     req: RequestPrimitive,
     originator: string,
     ri?: string,
+    internal?: Internal,
   ): Promise<StoredResource> {
     const type = this.typeOf(ty);
     const spec = this.schema.spec(ty)!;
@@ -259,7 +272,7 @@ export class ResourceTree {
         ty,
         creator: originator,
         attrs: a,
-        ...(acpi ? { internal: { acpi } } : {}),
+        ...(acpi || internal ? { internal: { ...internal, ...(acpi ? { acpi } : {}) } } : {}),
       };
       // a hook is awaited only when it is asynchronous: awaiting a synchronous one's undefined costs a turn
       const checked = type.beforeCreate?.(w, r, parent, req);

@@ -278,6 +278,12 @@ export class Delivery {
       }
       const plan = this.plan(target, rows, now);
       if ('wait' in plan) {
+        if (plan.dropped.length > 0) {
+          // only ones past their end were in the way: gone, and the rest looked at again
+          dropped.push(...plan.dropped);
+          forget(plan.dropped);
+          continue;
+        }
         if (!fresh) {
           // notifications queued since the fetch (of another subscription) may go now: look again first
           rows = [];
@@ -332,14 +338,21 @@ export class Delivery {
   private plan(target: string, rows: QueuedNotification[], now: number): Plan | { wait: number; dropped: number[] } {
     const waiting = new Set<string>();
     let wait = Infinity;
+    const late: number[] = [];
     for (const row of rows) {
+      // past its end (a result whose <request> has gone): dropped unsent
+      const until = this.entry(row).until;
+      if (until !== undefined && until < now) {
+        late.push(row.id);
+        continue;
+      }
       if (waiting.has(row.sub)) continue;
       const p = this.planFrom(target, row, rows, now);
-      if (!('wait' in p)) return p;
+      if (!('wait' in p)) return { ...p, dropped: [...p.dropped, ...late] };
       waiting.add(row.sub);
       wait = Math.min(wait, p.wait);
     }
-    return { wait, dropped: [] };
+    return { wait, dropped: late };
   }
 
   private planFrom(
@@ -352,7 +365,7 @@ export class Delivery {
     const e = this.entry(head);
     const dropped: number[] = [];
     const same = (r: QueuedNotification) => r.sub === head.sub && this.entry(r).kind === 'event';
-    if (e.kind === 'deletion') return this.single(head, e, dropped);
+    if (e.kind !== 'event') return this.single(head, e, dropped);
     const afterOutage = this.failures.has(target);
     if (e.rl) {
       const w = this.windows.get(head.sub);

@@ -4,8 +4,13 @@
  * the subscription (which may be gone by then: a deletion notice outlives its subscription).
  */
 export interface QueueEntry {
-  /** 'event' a notification of an event (m2m:sgn with nev), 'deletion' a subscription deletion notice (sud) */
-  kind: 'event' | 'deletion';
+  /**
+   * 'event' a notification of an event (m2m:sgn with nev), 'deletion' a subscription deletion notice (sud),
+   * 'result' the response of a nonBlockingRequestAsynch request (m2m:rsp, TS-0004 7.5.1.2.5)
+   */
+  kind: 'event' | 'deletion' | 'result';
+  /** ms: not sent after this (dropped): a result whose <request> has gone */
+  until?: number;
   /** the content: {"m2m:sgn": {...}} */
   pc: Record<string, unknown>;
   /** the NOTIFY's eventCategory (nec, or 4 latest with ln) */

@@ -10,7 +10,7 @@
  *   cannot tell an empty element (`<pc/>`, `<fr/>`) from NULL (TS-0004 8.3.1);
  * - a list parameter given as one string (`"tkns": "jwt"`, `"rids"`, `"atrl"`) is a list of that one string;
  *   in fc, the list members (ty chty pty lbl clbl palb cty) given as one value are wrapped likewise;
- * - rt given as a bare number is {rtv: number};
+ * - rt given as a bare number is {rtv: number}; its nu given as null is the empty list (an empty element in XML);
  * - absRelTimestamps (rqet rset oet rp) and ot given as integers are kept as their decimal text, the form of
  *   RequestPrimitive (a relative time in ms, or a timestamp some peers send unquoted).
  */
@@ -128,7 +128,9 @@ class Params {
     if (!isObj(v)) return this.wrong('rt', 'an object {rtv, nu} or an integer', v);
     if (!isInteger(v.rtv)) this.wrong('rt.rtv', 'an integer', v.rtv);
     const rt: ResponseTypeInfo = { rtv: v.rtv };
-    if (v.nu !== undefined && v.nu !== null) {
+    // an empty list (TS-0004 Table 6.3.5.30-1: no notification at all) is an empty element in XML, decoded as null
+    if (v.nu === null) rt.nu = [];
+    else if (v.nu !== undefined) {
       if (!Array.isArray(v.nu) || v.nu.some((s) => typeof s !== 'string'))
         this.wrong('rt.nu', 'a list of strings', v.nu);
       rt.nu = v.nu as string[];

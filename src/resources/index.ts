@@ -9,6 +9,7 @@ import { container } from './container.js';
 import { contentInstance } from './content-instance.js';
 import { cseBase } from './cse-base.js';
 import { pollingChannel, type PollingServices } from './polling-channel.js';
+import { request } from './request.js';
 import type { ResourceType } from './resource-type.js';
 import { subscription, type SubscriptionServices } from './subscription.js';
 
@@ -43,6 +44,7 @@ export function resourceTypes(config: CseConfig, services = NO_SERVICES): Readon
       contentInstance,
       subscription(services.subscriptions),
       pollingChannel(services.polling),
+      request,
     ].map((t) => [t.ty, t]),
   );
 }

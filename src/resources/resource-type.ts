@@ -27,6 +27,12 @@ export interface TypeContext {
   events?: ResourceEvent[];
   /** aborted when the request's client has gone (RequestContext.signal) */
   signal?: AbortSignal;
+  /**
+   * written in every transaction of this request's writes, before it commits: a non-blocking request's run marks
+   * its <request> so that it commits with the operation (src/dispatch/non-blocking.ts). Run again with a
+   * transaction the store runs again.
+   */
+  alongside?: (tx: StoreTransaction) => Promise<void>;
 }
 
 /** Inside a transaction: reads see its writes, and `tx` writes. */

@@ -51,6 +51,27 @@ export interface Internal {
    * notifications (src/notification/), one with it looks its subscriptions up in the same transaction
    */
   subscribed?: true;
+  /** a <request> (src/dispatch/non-blocking.ts): what running its non-blocking request needs */
+  request?: RequestRun;
+}
+
+/**
+ * The state of a non-blocking request's run, kept with its <request> so that another process (or this one after a
+ * restart) can take it over: who runs it and until when (a lease), whether it has started (a DELETE can no longer
+ * recall it: 5220) and whether its operation committed a write (a run cut off after that is not run again).
+ */
+export interface RequestRun {
+  /** the process running it, until `until` (ms) */
+  owner: string;
+  until: number;
+  /** ms: not run before (its operationExecutionTime) */
+  due: number;
+  started?: true;
+  /** the operation's transaction committed (marked inside it) */
+  executed?: true;
+  /** the transport facts access control needs again when it runs: rq_ip and a bearer token */
+  ip?: string;
+  token?: string;
 }
 
 /** the key of `internal` inside the stored attribute document (no attribute short name starts with '@') */

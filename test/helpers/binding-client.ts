@@ -60,7 +60,21 @@ export interface NeutralRequest {
    * request parameters each binding carries its own way: HTTP headers X-M2M-RET / RST / OET / VSI / EC (TS-0009
    * 6.4), CoAP options oneM2M-RQET / RSET / OET / VSI / EC (TS-0008 6.2.2.4), MQTT members of the primitive
    */
-  params?: { rqet?: string; rset?: string; oet?: string; vsi?: string; ec?: number };
+  params?: {
+    rqet?: string;
+    rset?: string;
+    oet?: string;
+    vsi?: string;
+    ec?: number;
+    /**
+     * responseType: HTTP query rt and header X-M2M-RTU (nu joined with &, TS-0009 6.4.11), CoAP Uri-Query rt and
+     * option oneM2M-RTURI with the request sent as POST and its op in Uri-Query (TS-0008 6.2.1, 6.3.2), MQTT the
+     * primitive's rt member
+     */
+    rt?: { rtv: number; nu?: string[] };
+    /** resultPersistence: HTTP query / CoAP Uri-Query rp, MQTT member */
+    rp?: string;
+  };
 }
 
 export interface NeutralReply {
@@ -233,13 +247,19 @@ function httpClient(base: string, defaultFormat: Format): BindingClient {
         ['X-M2M-EC', pr.ec],
       ] as const)
         if (v !== undefined) headers[h] = String(v);
+      if (pr.rt?.nu !== undefined) headers['X-M2M-RTU'] = pr.rt.nu.join('&');
       let body: Buffer | undefined;
       if (r.body !== undefined) {
         body = encode(r.body, format);
         const type = String(r.contentFormat ?? mediaTypeOf(format));
         headers['Content-Type'] = r.ty === undefined ? type : `${type};ty=${r.ty}`;
       }
-      const res = await fetch(`${base}${r.path}${r.query ? `?${r.query}` : ''}`, {
+      const query = [
+        r.query,
+        pr.rt ? `rt=${pr.rt.rtv}` : undefined,
+        pr.rp !== undefined ? `rp=${encodeURIComponent(pr.rp)}` : undefined,
+      ].filter(Boolean);
+      const res = await fetch(`${base}${r.path}${query.length ? `?${query.join('&')}` : ''}`, {
         method: HTTP_METHOD[opOf(r)],
         headers,
         body,
@@ -296,13 +316,24 @@ function coapClient(port: number, defaultFormat: Format): BindingClient {
       if (pr.oet !== undefined) options.push(option(M2mOpt.OET, pr.oet));
       if (pr.vsi !== undefined) options.push(option(M2mOpt.VSI, pr.vsi));
       if (pr.ec !== undefined) options.push(option(M2mOpt.EC, pr.ec));
+      let code: number = COAP_METHOD[opOf(r)];
+      if (pr.rt) {
+        options.push(option(Opt.UriQuery, `rt=${pr.rt.rtv}`));
+        if (pr.rt.nu !== undefined) options.push(option(M2mOpt.RTURI, pr.rt.nu.join('&')));
+        // non-blocking and flexBlocking requests are POSTs that name their operation (TS-0008 6.2.1)
+        if (pr.rt.rtv !== 3) {
+          options.push(option(Opt.UriQuery, `op=${OPERATION[opOf(r)]}`));
+          code = Method.POST;
+        }
+      }
+      if (pr.rp !== undefined) options.push(option(Opt.UriQuery, `rp=${pr.rp}`));
       options.push(option(Opt.Accept, number(r.accept ?? PLAIN_FORMAT[format])));
       let payload: Buffer | undefined;
       if (r.body !== undefined) {
         payload = encode(r.body, format);
         options.push(option(Opt.ContentFormat, number(r.contentFormat ?? PLAIN_FORMAT[format])));
       }
-      const rsp = await client.request('127.0.0.1', port, { code: COAP_METHOD[opOf(r)], options, payload });
+      const rsp = await client.request('127.0.0.1', port, { code, options, payload });
       const rsc = getOption(rsp, M2mOpt.RSC);
       const cf = getOption(rsp, Opt.ContentFormat);
       const location = getOptions(rsp, Opt.LocationPath).map((o) => o.value.toString());

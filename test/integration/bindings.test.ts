@@ -186,7 +186,9 @@ describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('ove
     expect(await code({ rqet: at(-60_000) })).toBe(4008);
     expect(await code({ rset: at(-60_000) })).toBe(4008);
     expect(await code({ rqet: at(120_000), rset: at(60_000) })).toBe(4000);
-    expect(await code({ oet: at(60_000) })).toBe(5001);
+    // an oet later than now is waited for (test/integration/non-blocking.test.ts); after the rqet it never runs
+    expect(await code({ oet: '200' })).toBe(2000);
+    expect(await code({ rqet: at(5000), oet: at(10_000) })).toBe(4008);
     expect(await code({ ec: 7 })).toBe(4000);
     expect(await code({ ec: 1000 })).toBe(4000);
     expect(await code({ ec: 100 })).toBe(2000);
@@ -196,9 +198,9 @@ describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('ove
       path,
       fr: AE,
       body: { 'm2m:cnt': { lbl: ['t'] } },
-      params: { oet: at(60_000) },
+      params: { rqet: at(5000), oet: at(10_000) },
     });
-    expect(upd.rsc).toBe(5001);
+    expect(upd.rsc).toBe(4008);
     expect((await c.request({ path, fr: AE })).body['m2m:cnt'].lbl).toBeUndefined();
   });
 

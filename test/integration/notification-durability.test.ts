@@ -29,7 +29,10 @@ afterAll(async () => {
 });
 
 const AE = 'Cdur';
-const start = () => startCseProcess([...storeArgs, '--notification-retry-max-ms', '1000']);
+// a short attempt timeout keeps the lease a killed process leaves (PostgreSQL: 2 x timeout + 5 s, at least 15 s)
+// well inside the waits below, also on a loaded machine
+const start = () =>
+  startCseProcess([...storeArgs, '--notification-retry-max-ms', '1000', '--notification-timeout-ms', '2000']);
 const cons = (rx: HttpReceiver) => rx.bodies.map((b) => b['m2m:sgn'].nev.rep['m2m:cin'].con as string);
 
 async function setUp(p: CseProcess, rn: string, nu: string) {

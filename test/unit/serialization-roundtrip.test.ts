@@ -87,6 +87,8 @@ const STRING_MAKERS: ((r: Rng) => string)[] = [
     `${r.pick(['text', 'application', 'image'])}/${token(r, 6)}:${r.int(0, 2)}${r.chance(0.5) ? `:${r.int(0, 5)}` : ''}`,
   (r) => `${r.pick(['http', 'coap', 'mqtt', 'ws'])}://h${r.int(0, 255)}.example.org:${r.int(1, 65535)}/${token(r, 5)}`,
   (r) => `/${token(r, 6)}/${token(r, 6)}`,
+  // an integer as text (the relative form of m2m:absRelTimestamp)
+  (r) => String(r.int(-1000, 100_000)),
   // xs:duration
   (r) => `PT${r.int(1, 3600)}S`,
   (r) => `P${r.int(0, 9)}DT${r.int(0, 23)}H${r.int(0, 59)}M`,
@@ -136,6 +138,10 @@ function gen(schemaIn: Schema, r: Rng, inList = false, depth = 0): unknown {
     }
   }
   if (Array.isArray(schema.enum)) return r.pick(schema.enum);
+  // m2m:primitiveContent: root elements (a <request>'s pc, its operationResult's), here one m2m:dbg
+  if (schema.xml === 'content') return { 'm2m:dbg': token(r) };
+  // m2m:filterCriteria (a <request>'s metaInformation): its members are typed in specs/primitive.json
+  if (schema === types.filterCriteria) return { lim: r.int(0, 100), lbl: [token(r)], ty: [r.int(1, 30)] };
   switch (schema.type) {
     case 'integer': {
       const lo = typeof schema.minimum === 'number' ? schema.minimum : -100000;

@@ -229,9 +229,14 @@ export function writeRequest(
   contentFormat: number,
   accept: number | undefined,
 ): { code: number; options: CoapOption[]; payload: Buffer } {
-  const code = OP_METHOD[req.op];
+  let code = OP_METHOD[req.op];
   if (code === undefined) throw badRequest(`operation ${String(req.op)} has no CoAP method`);
   const options: CoapOption[] = [option(M2mOpt.RQI, req.rqi)];
+  // a non-blocking or flexBlocking request is a POST naming its operation in Uri-Query (TS-0008 6.2.1)
+  if (req.rt !== undefined && req.rt.rtv !== 3) {
+    code = Method.POST;
+    options.push(option(Opt.UriQuery, `op=${req.op}`));
+  }
   if (req.op === Operation.Create) {
     if (req.ty === undefined) throw badRequest('a CREATE needs ty');
     options.push(option(M2mOpt.TY, req.ty));
@@ -245,7 +250,8 @@ export function writeRequest(
   if (req.gid !== undefined) options.push(option(M2mOpt.GID, req.gid));
   if (req.vsi !== undefined) options.push(option(M2mOpt.VSI, req.vsi));
   if (req.ec !== undefined) options.push(option(M2mOpt.EC, req.ec));
-  if (req.rt?.nu?.length) options.push(option(M2mOpt.RTURI, req.rt.nu.join('&')));
+  // an empty list too: no notification at all (TS-0004 Table 6.3.5.30-1)
+  if (req.rt?.nu !== undefined) options.push(option(M2mOpt.RTURI, req.rt.nu.join('&')));
   for (const q of queryOf(req)) options.push(option(Opt.UriQuery, q));
   if (accept !== undefined) options.push(option(Opt.Accept, accept));
   let payload: Buffer = Buffer.alloc(0);

@@ -258,7 +258,7 @@ export class HttpClient implements ProtocolClient {
       ['X-M2M-VSI', req.vsi],
       ['X-M2M-EC', req.ec],
       // only the notificationURIs of responseType travel in a header, joined by '&' (rtv is the query's rt)
-      ['X-M2M-RTU', req.rt?.nu?.length ? req.rt.nu.join('&') : undefined],
+      ['X-M2M-RTU', req.rt?.nu !== undefined ? req.rt.nu.join('&') : undefined],
       ['Authorization', opts.token === undefined ? undefined : `Bearer ${opts.token}`],
     ];
     for (const [name, v] of optional) if (v !== undefined) headers[name] = String(v);

@@ -14,6 +14,12 @@ export const create: OperationHandler = {
       throw new CseError(RSC.NOT_IMPLEMENTED, `resource type ${req.ty} is not supported by this CSE`);
     }
     if (address.attribute) throw badRequest('a CREATE cannot target an attribute');
+    // a type only the CSE creates (a <request>, TS-0004 7.4.12.2.1: at Recv-1.0) is 4005 wherever it is asked for
+    if (tree.types.get(req.ty)?.forbidden?.has('create'))
+      throw new CseError(
+        RSC.OPERATION_NOT_ALLOWED,
+        `a ${tree.schema.spec(req.ty)!.ln} cannot be created through the API`,
+      );
   },
 
   applicable({ tree }, req, target) {
