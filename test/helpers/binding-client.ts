@@ -283,11 +283,15 @@ function httpClient(base: string, defaultFormat: Format): BindingClient {
   };
 }
 
-/** `/~/id-in/cse-in` -> Uri-Path `~`, `id-in`, `cse-in` */
+/**
+ * `/~/id-in/cse-in` -> Uri-Path `~`, `id-in`, `cse-in`; an empty segment inside or at the end (`a//b`, `a/`) is an
+ * empty Uri-Path option, as RFC 7252 6.4 maps it
+ */
 export const uriPath = (path: string) =>
   path
+    .replace(/^\//, '')
     .split('/')
-    .filter((s) => s !== '')
+    .filter((s, i, all) => !(s === '' && all.length === 1))
     .map((s) => decodeURIComponent(s));
 
 /** Content-Formats (RFC 7252 12.3) outside oneM2M, for negative tests */

@@ -204,6 +204,21 @@ describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('ove
     expect((await c.request({ path, fr: AE })).body['m2m:cnt'].lbl).toBeUndefined();
   });
 
+  it('request details: a trailing / as if absent, an empty segment 4000, ty not a resource type 4000, one not served 5001', async () => {
+    const { path, cnt } = await newCnt();
+    // TS-0009 Table 6.2.2.1-1 maps a structured To to a path ending in '/'
+    const slash = await c.request({ path: `${path}/`, fr: AE });
+    expect([slash.rsc, slash.body['m2m:cnt']?.ri]).toEqual([2000, cnt.ri]);
+    const empty = await c.request({ path: path.replace(/\/([^/]+)$/, '//$1'), fr: AE });
+    expect([empty.rsc, typeof empty.body['m2m:dbg']]).toEqual([4000, 'string']);
+    const unknown = await c.request({ path, fr: AE, ty: 999, body: { 'm2m:x': {} } });
+    expect([unknown.rsc, unknown.body['m2m:dbg']]).toEqual([4000, expect.stringContaining('not a resource type')]);
+    const unserved = await c.request({ path, fr: AE, ty: 28, body: { 'm2m:fcnt': {} } });
+    expect([unserved.rsc, unserved.body['m2m:dbg']]).toEqual([5001, expect.stringContaining('flexContainer')]);
+    // a <request> is made by the CSE alone (TS-0004 7.4.12.2.1)
+    expect((await c.request({ path: '/cse-in', fr: AE, ty: 17, body: { 'm2m:req': {} } })).rsc).toBe(4005);
+  });
+
   it('addressing: structured, unstructured, SP-relative (~) and absolute (_) reach the same resource', async () => {
     const { rn, cnt } = await newCnt();
     const forms = [

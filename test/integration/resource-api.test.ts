@@ -67,7 +67,10 @@ describe('create validation (TS-0004 7.3.3.3)', () => {
         })
       ).rsc,
     ).toBe(4000);
-    expect((await create('/cse-in/apiae', { 'm2m:x': {} }, 999)).rsc).toBe(5001);
+    // no m2m:resourceType at all: invalid (TS-0004 7.3.2.1), 4000; a defined type not served here: 5001
+    expect((await create('/cse-in/apiae', { 'm2m:x': {} }, 999)).rsc).toBe(4000);
+    const fcnt = await create('/cse-in/apiae', { 'm2m:fcnt': {} }, 28);
+    expect([fcnt.rsc, fcnt.body['m2m:dbg']]).toEqual([5001, expect.stringContaining('flexContainer')]);
   });
 
   it('rn generated when absent; a duplicate rn is 4105 and leaves the first intact', async () => {

@@ -1,6 +1,7 @@
 /** CREATE (TS-0004 7.3.3.3 generic procedure; a registration, 7.4.5.2.1, through its type's hooks). */
 import type { RequestPrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest } from '../../primitive/status.js';
+import { TYPE_NAMES } from '../../resources/type-numbers.js';
 import { effectiveResultContent } from '../result-content.js';
 import { contentOf, type OperationDeps, type OperationHandler, type OperationResult } from './deps.js';
 
@@ -10,8 +11,13 @@ export const create: OperationHandler = {
     effectiveResultContent(req.op, req.rcn);
     if (req.ty === undefined) throw badRequest('the resource type (ty) is missing');
     if (!tree.schema.spec(req.ty)) {
-      if (!Number.isInteger(req.ty) || req.ty <= 0) throw badRequest(`'${req.ty}' is not a resource type`);
-      throw new CseError(RSC.NOT_IMPLEMENTED, `resource type ${req.ty} is not supported by this CSE`);
+      // TS-0004 7.3.2.1: a ty that is no m2m:resourceType (Table 6.3.4.2.1-1) is invalid, 4000; a defined type this
+      // CSE does not serve is a feature not supported, 5001
+      if (!TYPE_NAMES.has(req.ty)) throw badRequest(`'${req.ty}' is not a resource type (TS-0004 Table 6.3.4.2.1-1)`);
+      throw new CseError(
+        RSC.NOT_IMPLEMENTED,
+        `resource type ${req.ty} (${TYPE_NAMES.get(req.ty)}) is not supported by this CSE`,
+      );
     }
     if (address.attribute) throw badRequest('a CREATE cannot target an attribute');
     // a type only the CSE creates (a <request>, TS-0004 7.4.12.2.1: at Recv-1.0) is 4005 wherever it is asked for
