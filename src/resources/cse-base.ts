@@ -18,6 +18,12 @@ export const cseBase: ResourceType = {
   ty: Ty.CSEBase,
   forbidden: new Set(['create', 'update', 'delete']),
 
+  // currentTime (ctm): the CSE's time when it is retrieved [Release 4, as ACME serves it; not in the Release 3
+  // texts], so an originator without a clock of its own can set one
+  present(ctx, r) {
+    return { ...r, attrs: { ...r.attrs, ctm: ctx.nowTs } };
+  },
+
   async receiveNotify(_ctx, _r, req) {
     const pc = req.pc ?? {};
     const keys = Object.keys(pc);

@@ -91,6 +91,11 @@ export interface ResourceType {
   /** checks and applies an update; `changes` are the request's attributes (null = remove) */
   beforeUpdate?(ctx: WriteContext, r: StoredResource, changes: Attributes, req: RequestPrimitive): Maybe<void>;
   afterUpdate?(ctx: WriteContext, r: StoredResource, old: Attributes): Maybe<void>;
+  /**
+   * What a RETRIEVE of a resource of this type shows, when an attribute is the CSE's of the moment rather than
+   * stored (the CSEBase's currentTime): a copy, never the stored object
+   */
+  present?(ctx: TypeContext, r: StoredResource): StoredResource;
   /** refuses access to an existing resource, e.g. a contentInstance of a container with disr = true */
   checkAccess?(ctx: TypeContext, r: StoredResource, op: ApiOperation): Maybe<void>;
   /**

@@ -204,7 +204,7 @@ describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('ove
     expect((await c.request({ path, fr: AE })).body['m2m:cnt'].lbl).toBeUndefined();
   });
 
-  it('request details: a trailing / as if absent, an empty segment 4000, ty not a resource type 4000, one not served 5001', async () => {
+  it('request details: a trailing / as if absent, an empty segment 4000, ty not a resource type 4000, one not served 5001; CSEBase ctm', async () => {
     const { path, cnt } = await newCnt();
     // TS-0009 Table 6.2.2.1-1 maps a structured To to a path ending in '/'
     const slash = await c.request({ path: `${path}/`, fr: AE });
@@ -215,6 +215,14 @@ describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('ove
     expect([unknown.rsc, unknown.body['m2m:dbg']]).toEqual([4000, expect.stringContaining('not a resource type')]);
     const unserved = await c.request({ path, fr: AE, ty: 28, body: { 'm2m:fcnt': {} } });
     expect([unserved.rsc, unserved.body['m2m:dbg']]).toEqual([5001, expect.stringContaining('flexContainer')]);
+    // the CSEBase's currentTime is the time of the retrieve, also in a partial retrieve
+    const before = toTimestamp(Date.now() - 1000);
+    const cb = (await c.request({ path: '/cse-in', fr: AE })).body['m2m:cb'];
+    expect(cb.ctm > before && cb.ctm <= toTimestamp(Date.now() + 1000), cb.ctm).toBe(true);
+    const ctm = (await c.request({ path: '/cse-in', fr: AE, query: 'atrl=ctm' })).body['m2m:cb'];
+    expect(Object.keys(ctm)).toEqual(['ctm']);
+    expect(ctm.ctm >= cb.ctm).toBe(true);
+    expect(cb.srt).toContain(17);
     // a <request> is made by the CSE alone (TS-0004 7.4.12.2.1)
     expect((await c.request({ path: '/cse-in', fr: AE, ty: 17, body: { 'm2m:req': {} } })).rsc).toBe(4005);
   });

@@ -18,7 +18,7 @@ export const retrieve: OperationHandler = {
 
   async execute(deps, req, target) {
     const { tree, shaper, config } = deps;
-    const { resource, address, ctx, visible, virtual, repeated, filter } = target;
+    const { address, ctx, visible, virtual, repeated, filter } = target;
     // access control has granted DISCOVERY by now (the dispatcher maps fu = 1 to it, TS-0003 7.1.3)
     if (req.fc?.fu === 1) return discover(deps, req, target);
     // a virtual child its parent's type answers itself (the long poll of a pollingChannelURI, TS-0004 7.4.22)
@@ -29,7 +29,9 @@ export const retrieve: OperationHandler = {
       if (answer) return answer;
     }
     const rcn = effectiveResultContent(req.op, req.rcn);
-    await tree.typeOf(resource.ty).checkAccess?.(ctx, resource, 'retrieve');
+    const type = tree.typeOf(target.resource.ty);
+    await type.checkAccess?.(ctx, target.resource, 'retrieve');
+    const resource = type.present ? type.present(ctx, target.resource) : target.resource;
 
     const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
     if (atrl) {
@@ -43,7 +45,7 @@ export const retrieve: OperationHandler = {
       if (Object.keys(picked).length === 0)
         throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
       // only a RETRIEVE that succeeds is an event, and only once per client request
-      if (!virtual && !repeated) await tree.retrieved(ctx, resource);
+      if (!virtual && !repeated) await tree.retrieved(ctx, target.resource);
       return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
     }
     if (filter && WITH_CHILDREN.has(rcn)) {
