@@ -19,6 +19,18 @@ export interface AttributeSpec {
   oc: Optionality;
   ou: Optionality;
   car: Multiplicity;
+  /** the release that added the attribute to the type, when later than Release 1 ("4": nse of a <subscription>) */
+  since?: string;
+}
+
+/** m2m:releaseVersion values in order (TS-0004 6.3.3; 4 and 5 of the later releases) */
+const RELEASES = ['1', '2', '2a', '3', '4', '5'];
+
+/** whether release `a` comes before release `b` (an unknown one counts as the latest) */
+export function releaseBefore(a: string, b: string): boolean {
+  const i = RELEASES.indexOf(a);
+  const j = RELEASES.indexOf(b);
+  return i >= 0 && (j < 0 || i < j);
 }
 
 export interface ResourceTypeSpec {
@@ -66,7 +78,7 @@ export class SchemaRegistry {
         ln: string;
         clause?: string;
         childTypes: number[];
-        attributes: Record<string, { oc: Optionality; ou: Optionality; car: Multiplicity }>;
+        attributes: Record<string, { oc: Optionality; ou: Optionality; car: Multiplicity; since?: string }>;
       }>(join(dir, file));
       if (numbers.get(raw.ty) !== raw.ln)
         throw new Error(
@@ -77,7 +89,15 @@ export class SchemaRegistry {
         const d = dictionary[sn];
         if (!d) throw new Error(`specs/resources/${file}: attribute ${sn} is not in specs/attributes.json`);
         if (!types[d.type]) throw new Error(`specs/attributes.json: ${sn} has unknown type ${d.type}`);
-        attributes.set(sn, { sn, ln: d.ln, type: d.type, oc: a.oc, ou: a.ou, car: a.car });
+        attributes.set(sn, {
+          sn,
+          ln: d.ln,
+          type: d.type,
+          oc: a.oc,
+          ou: a.ou,
+          car: a.car,
+          ...(a.since ? { since: a.since } : {}),
+        });
       }
       const spec: ResourceTypeSpec = { ...raw, attributes };
       this.byTy.set(spec.ty, spec);
@@ -96,15 +116,22 @@ export class SchemaRegistry {
   /**
    * Validates the attributes of a CREATE or UPDATE request (TS-0004 7.3.3.3 / 7.3.3.4): an unknown attribute,
    * an NP attribute, a missing mandatory attribute, a null on create or on a mandatory attribute, a wrong type or
-   * value: 4000 with a message naming the attribute.
+   * value: 4000 with a message naming the attribute. With the request's release version (rvi), an attribute a
+   * later release added is unknown to it, 4000 as any attribute the type does not define (TS-0004 7.3.3.3 / 7.3.3.4:
+   * "an attribute not listed in the table" of the originator's release).
    */
-  validate(ty: number, op: 'create' | 'update', attrs: Record<string, unknown>): void {
+  validate(ty: number, op: 'create' | 'update', attrs: Record<string, unknown>, rvi?: string): void {
     const spec = this.byTy.get(ty);
     if (!spec) throw new CseError(RSC.NOT_IMPLEMENTED, `resource type ${ty} is not supported`);
     const key = op === 'create' ? 'oc' : 'ou';
     for (const [sn, value] of Object.entries(attrs)) {
       const a = spec.attributes.get(sn);
       if (!a) throw new CseError(RSC.BAD_REQUEST, `attribute '${sn}' is not defined for ${spec.ln}`);
+      if (a.since && rvi !== undefined && releaseBefore(rvi, a.since))
+        throw new CseError(
+          RSC.BAD_REQUEST,
+          `attribute '${sn}' (${a.ln}) of ${spec.ln} is defined from release ${a.since} on, not in release ${rvi} (rvi)`,
+        );
       // cr is the one NP attribute a request may carry, as null, to ask for the creator (TS-0004 7.3.3.3)
       if (sn === 'cr') {
         if (op === 'create' && value === null) continue;

@@ -262,7 +262,12 @@ describe('subscription and notification', () => {
 
   it('notificationStatsEnable counts requests, responses and events per target in nsi', async () => {
     const path = await container();
-    expect((await subscribe(path, { nu: [rx.url], enc: { net: [3] }, nse: true })).rsc).toBe(2001);
+    const withNse = { rn: 'sub', nu: [rx.url], enc: { net: [3] }, nse: true };
+    // a Release 4 attribute: unknown to a Release 3 originator (4000), taken from one of release 4 on
+    const r3 = await request({ path, fr: AE, ty: 23, body: { 'm2m:sub': withNse } });
+    expect([r3.rsc, r3.body['m2m:dbg']]).toEqual([4000, expect.stringContaining('from release 4 on')]);
+    const r4 = await request({ path, fr: AE, ty: 23, body: { 'm2m:sub': withNse }, headers: { 'X-M2M-RVI': '4' } });
+    expect(r4.rsc).toBe(2001);
     await cin(path, 'a');
     await cin(path, 'b');
     await rx.waitFor(2);

@@ -53,7 +53,7 @@ export const create: OperationHandler = {
 
     const attrs = contentOf(req.pc, `m2m:${spec.sn}`);
     if (!attrs) throw badRequest(`the content must be one 'm2m:${spec.sn}' object for resource type ${ty}`);
-    tree.schema.validate(ty, 'create', attrs);
+    tree.schema.validate(ty, 'create', attrs, req.rvi);
 
     // a registration: the type's assignId chose the ri and the registrant's ID, its creator (TS-0001 10.2.2.2); the
     // name defaults to the ri. The tree refuses an ri registered already (config.duplicateAeRsc)

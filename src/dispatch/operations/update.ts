@@ -27,7 +27,7 @@ export const update: OperationHandler = {
     const spec = tree.schema.spec(target.resource.ty)!;
     const requested = contentOf(req.pc, `m2m:${spec.sn}`);
     if (!requested) throw badRequest(`the content must be one 'm2m:${spec.sn}' object`);
-    tree.schema.validate(target.resource.ty, 'update', requested);
+    tree.schema.validate(target.resource.ty, 'update', requested, req.rvi);
     // before the transaction: a subscription verifies the targets added to nu
     await tree.typeOf(target.resource.ty).prepareUpdate?.(ctx, target.resource, requested, req, target.originator.id);
     const { resource: r, old, changes } = await tree.update(ctx, target.resource, requested, req);
