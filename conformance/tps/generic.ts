@@ -377,4 +377,22 @@ export const genericTps: TestPurpose[] = [
       expectRsc(await t.retrieve(uri, ae.aei), 2000, 'a RETRIEVE by its originator');
     },
   },
+  {
+    id: 'TP/oneM2M/CSE/GEN/RET/111',
+    purpose:
+      'a request with an operationExecutionTime later than now is executed at that time, not before; one whose oet is after its rqet is 4008',
+    clauses: ['TS-0001 8.1.2', 'TS-0004 7.3.3.5', 'TS-0004 7.3.2.1'],
+    local: 'TS-0018 has no TP for the Operation Execution Time parameter',
+    async run(t) {
+      const ae = await t.registerAe();
+      const started = Date.now();
+      expectRsc(await t.send({ op: 2, to: ae.path, fr: ae.aei, extras: { oet: '800' } }), 2000, 'oet 800 ms ahead');
+      check(Date.now() - started >= 700, `answered after ${Date.now() - started} ms, before the oet`);
+      expectRsc(
+        await t.send({ op: 2, to: ae.path, fr: ae.aei, extras: { rqet: '5000', oet: '10000' } }),
+        4008,
+        'an oet after the rqet',
+      );
+    },
+  },
 ];
