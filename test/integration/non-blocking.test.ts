@@ -34,6 +34,52 @@ const CASES: [BindingName, Format][] = [
   ['mqtt', 'xml'],
 ];
 
+describe('a request being executed', () => {
+  it('cannot be recalled: DELETE of its <request> is 5220 while it runs (a long poll), and works once it completed', async () => {
+    const c = bindingClient('http', t);
+    const AE = 'Cnbrecall';
+    expect(
+      (
+        await c.request({
+          path: '/cse-in',
+          fr: AE,
+          ty: 2,
+          body: { 'm2m:ae': { rn: 'nbrecall', api: 'Nnb', rr: false, srv: ['3'] } },
+        })
+      ).rsc,
+    ).toBe(2001);
+    expect(
+      (await c.request({ path: '/cse-in/nbrecall', fr: AE, ty: 15, body: { 'm2m:pch': { rn: 'pch' } } })).rsc,
+    ).toBe(2001);
+    // the long poll of the pcu runs until something is queued for the AE, or the poll times out
+    const ack = await c.request({ path: '/cse-in/nbrecall/pch/pcu', fr: AE, params: { rt: { rtv: 1 } } });
+    expect(ack.rsc).toBe(1001);
+    const uri = ack.body['m2m:uri'];
+    // the run starts right after the acknowledgement (its start is written to the <request> first)
+    await sleep(300);
+    let del = await c.request({ path: `/${uri}`, fr: AE, op: 'delete' });
+    expect([del.rsc, del.body['m2m:dbg']]).toEqual([5220, expect.stringContaining('cannot be recalled')]);
+    // something for the AE: the poll answers, the request completes, and the <request> may go
+    expect(
+      (
+        await c.request({
+          path: '/cse-in/nbrecall',
+          fr: 'CAdmin',
+          body: { 'm2m:sgn': { vrq: true, sur: 'cse-in/x/sub', cr: 'CAdmin' } },
+        })
+      ).rsc,
+    ).toBeGreaterThanOrEqual(2000);
+    for (let i = 0; i < 200; i++) {
+      const r = await c.request({ path: `/${uri}`, fr: AE });
+      if (r.body['m2m:req'].rs !== 3) break;
+      await sleep(25);
+    }
+    del = await c.request({ path: `/${uri}`, fr: AE, op: 'delete' });
+    expect(del.rsc).toBe(2002);
+    await c.close();
+  });
+});
+
 describe.each(CASES)('over %s in %s', (binding, format) => {
   let c: BindingClient;
   const AE = `Cnb${binding}${format}`;
