@@ -145,11 +145,7 @@ export class NonBlockingRequests {
     const { tree, config } = this.o;
     const cb = await ctx.store.get(config.cseId.slice(1));
     if (!cb) throw new CseError(RSC.INTERNAL_SERVER_ERROR, 'the CSEBase is missing');
-    if (await this.full(ctx))
-      throw new CseError(
-        RSC.INTERNAL_SERVER_ERROR,
-        `this CSE holds ${config.requestMax} <request> resources already: send the request blocking, or later`,
-      );
+    // the bound (--request-max) is checked inside the creating transaction (src/resources/request.ts)
     const now = ctx.now;
     const due = Math.max(now, times.oet ?? now);
     const mi: Record<string, unknown> = {};

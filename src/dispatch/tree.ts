@@ -439,6 +439,13 @@ export class ResourceTree {
    * in the subtree are read first: the event names them (deletion notices).
    */
   private async deleteIn(w: WriteContext, r: StoredResource, cause: DeleteCause): Promise<boolean> {
+    const type = this.types.get(r.ty);
+    if (cause === 'request' && type?.beforeDelete) {
+      const locked = await w.tx.lock(r.ri, 'update');
+      if (!locked) return false;
+      const checked = type.beforeDelete(w, locked);
+      if (checked) await checked;
+    }
     const parentRef = r.pi ? await w.tx.get(r.pi) : undefined;
     const parentType = parentRef && this.types.get(parentRef.ty);
     const mark = this.types.get(r.ty)?.marksParent;

@@ -25,10 +25,21 @@ export const request: ResourceType = {
       );
   },
 
-  checkAccess(_ctx, r, op) {
-    // a DELETE cancels a request that has not started; one that runs or ran to a result cannot be recalled
-    // while pending (TS-0004 7.4.12.2.4)
-    if (op !== 'delete') return;
+  // its CREATE (by the CSE) counts the <request>s under the CSEBase: concurrent ones must not pass the bound together
+  locksParent: true,
+
+  async beforeCreate(ctx, _r, parent) {
+    const max = ctx.config.requestMax;
+    if ((await ctx.tx.children(parent.ri, { ty: Ty.request, offset: max - 1, limit: 1 })).length > 0)
+      throw new CseError(
+        RSC.INTERNAL_SERVER_ERROR,
+        `this CSE holds ${max} <request> resources already: send the request blocking, or later`,
+      );
+  },
+
+  beforeDelete(_ctx, r) {
+    // a DELETE cancels a request that has not started (TS-0004 7.4.12.2.4); once its run has marked it started
+    // (in a transaction on the same row, so the two never cross) it cannot be recalled while pending
     if (r.attrs.rs === RequestStatus.Pending && r.internal?.request?.started)
       throw new CseError(
         RSC.UNABLE_TO_RECALL_REQUEST,

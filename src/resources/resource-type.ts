@@ -99,6 +99,11 @@ export interface ResourceType {
   /** refuses access to an existing resource, e.g. a contentInstance of a container with disr = true */
   checkAccess?(ctx: TypeContext, r: StoredResource, op: ApiOperation): Maybe<void>;
   /**
+   * A DELETE request's last word, inside its transaction with `r` locked (a run starting meanwhile waits for it, or
+   * it sees that run's mark): throws to refuse (a <request> whose operation is being executed: 5220)
+   */
+  beforeDelete?(ctx: WriteContext, r: StoredResource): Maybe<void>;
+  /**
    * Parent bookkeeping, inside the request's transaction; `parent` is locked for update and written by the hook.
    * A type with these hooks has its creates and deletes of children go one at a time per parent.
    */

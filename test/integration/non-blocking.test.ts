@@ -34,6 +34,30 @@ const CASES: [BindingName, Format][] = [
   ['mqtt', 'xml'],
 ];
 
+describe('--request-max', () => {
+  it('bounds the <request>s also against concurrent non-blocking requests; flexBlocking is answered blocking then', async () => {
+    const small = await startTestCse({ requestMax: 3 });
+    try {
+      const c = bindingClient('http', small);
+      const AE = 'Cnbmax';
+      const body = { 'm2m:ae': { rn: 'nbmax', api: 'Nnb', rr: false, srv: ['3'] } };
+      expect((await c.request({ path: '/cse-in', fr: AE, ty: 2, body })).rsc).toBe(2001);
+      const waiting = { rt: { rtv: 1 }, oet: '600000' };
+      const codes = await Promise.all(
+        Array.from({ length: 12 }, () => c.request({ path: '/cse-in/nbmax', fr: AE, params: waiting })),
+      );
+      const count = (rsc: number) => codes.filter((r) => r.rsc === rsc).length;
+      expect([count(1001), count(5000)]).toEqual([3, 9]);
+      expect(codes.find((r) => r.rsc === 5000)!.body['m2m:dbg']).toContain('3 <request> resources');
+      const flex = await c.request({ path: '/cse-in/nbmax', fr: AE, params: { rt: { rtv: 4 }, oet: '300' } });
+      expect(flex.rsc).toBe(2000);
+      await c.close();
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe('a request being executed', () => {
   it('cannot be recalled: DELETE of its <request> is 5220 while it runs (a long poll), and works once it completed', async () => {
     const c = bindingClient('http', t);
