@@ -143,10 +143,21 @@ function waitUntil(ms: number, signals: AbortSignal[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const signal = AbortSignal.any(signals);
     if (signal.aborted) return reject(stopped());
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    // setTimeout takes at most 2^31-1 ms (about 24.8 days); a longer wait goes in steps
+    const until = Date.now() + ms;
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      const left = until - Date.now();
+      timer = setTimeout(
+        () => {
+          if (until - Date.now() > 0) return arm();
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, Math.min(left, 2 ** 31 - 1)),
+      );
+    };
+    arm();
     const onAbort = () => {
       clearTimeout(timer);
       reject(stopped());

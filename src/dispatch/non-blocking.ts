@@ -337,12 +337,14 @@ export class NonBlockingRequests {
         ...(run.token ? { token: run.token } : {}),
       };
       const renew = setInterval(() => {
-        void tree.maintain(tree.context(), ri, (x) => {
-          const cur = x.internal?.request;
-          if (!cur || cur.owner !== this.owner) return false;
-          x.internal = { ...x.internal, request: { ...cur, until: Date.now() + LEASE_MS } };
-          return true;
-        });
+        tree
+          .maintain(tree.context(), ri, (x) => {
+            const cur = x.internal?.request;
+            if (!cur || cur.owner !== this.owner) return false;
+            x.internal = { ...x.internal, request: { ...cur, until: Date.now() + LEASE_MS } };
+            return true;
+          })
+          .catch((err: unknown) => this.o.log.warn({ err, ri }, 'the lease of a running request was not renewed'));
       }, LEASE_MS / 3);
       renew.unref();
       try {
@@ -392,7 +394,9 @@ export class NonBlockingRequests {
         };
     const rt = mi.rt as { rtv?: number; nu?: string[] } | undefined;
     // to each notificationURI, or to the originator when the request named none; an empty list: to no one
-    const targets = expired || rt?.rtv !== 2 ? [] : (rt.nu ?? (r.attrs.org ? [r.attrs.org as string] : []));
+    // the mode it was answered in: 2, or flexBlocking (4) answered asynch because it named targets
+    const asynch = rt?.rtv === 2 || (rt?.rtv === 4 && (rt.nu?.length ?? 0) > 0);
+    const targets = expired || !asynch ? [] : (rt!.nu ?? (r.attrs.org ? [r.attrs.org as string] : []));
     // delivery gives up once the <request> is gone: no one can learn of the result later than that
     const until = parseTimestamp(String(r.attrs.et));
     const entry: QueueEntry = {

@@ -131,11 +131,9 @@ export function checkParameters(req: RequestPrimitive): void {
     if (nu !== undefined) {
       // TS-0004 Table 6.3.5.30-1: notification targets only with nonBlockingRequestAsynch (and flexBlocking,
       // TS-0001 8.1.2); an empty list is allowed (no notification at all)
-      if (rtv !== 2 && rtv !== 4)
-        throw badRequest(
-          `responseType ${rtv} takes no notificationURI (X-M2M-RTU): only 2 (nonBlockingRequestAsynch) or 4 (flexBlocking)`,
-        );
-      if (!Array.isArray(nu) || nu.some((u) => typeof u !== 'string' || u === '' || holdsNul(u) || /[\s]/.test(u)))
+      // with 1 or 3 they have no use and are ignored, as before non-blocking requests were served
+      if (rtv !== 2 && rtv !== 4) delete req.rt!.nu;
+      else if (!Array.isArray(nu) || nu.some((u) => typeof u !== 'string' || u === '' || holdsNul(u) || /[\s]/.test(u)))
         throw badRequest('the notificationURI of responseType must be a list of URIs or IDs');
     }
   }

@@ -253,6 +253,16 @@ describe.each(CASES)('over %s in %s', (binding, format) => {
     expect(later.rsc).toBe(1001);
     const req = await settled(later.body['m2m:uri']);
     expect(req.ors.rsc).toBe(2000);
+    // with notification targets it is answered asynch, and notified like rt 2
+    const before = receiver.received.length;
+    const asynch = await c.request({
+      path: cntPath,
+      fr: AE,
+      params: { rt: { rtv: 4, nu: [receiver.url] }, oet: '300' },
+    });
+    expect(asynch.rsc).toBe(1002);
+    await receiver.waitFor(before + 1);
+    expect(receiver.received[before]!.body['m2m:rsp'].rsc).toBe(2000);
   });
 
   it("a <request> is its originator's: others get 4103; it cannot be created (4005) nor updated by its originator (4103)", async () => {
@@ -273,8 +283,10 @@ describe.each(CASES)('over %s in %s', (binding, format) => {
   });
 
   it('refusals at acceptance: Recv-1.0 checks answer at once, not in a <request>', async () => {
-    // notificationURI only with nonBlockingRequestAsynch / flexBlocking
-    expect((await c.request({ path: cntPath, fr: AE, params: { rt: { rtv: 1, nu: [receiver.url] } } })).rsc).toBe(4000);
+    // notificationURI has a use only with nonBlockingRequestAsynch / flexBlocking: ignored with 1 (no notification)
+    const synchNu = await c.request({ path: cntPath, fr: AE, params: { rt: { rtv: 1, nu: [receiver.url] } } });
+    expect(synchNu.rsc).toBe(1001);
+    expect((await settled(synchNu.body['m2m:uri'])).mi.rt.nu).toBeUndefined();
     expect((await c.request({ path: cntPath, fr: AE, params: { rt: { rtv: 5 } } })).rsc).toBe(5001);
     expect((await c.request({ path: cntPath, fr: AE, params: { rt: { rtv: 9 } } })).rsc).toBe(4000);
     expect((await c.request({ path: cntPath, fr: AE, params: { rt: { rtv: 1 }, rqet: at(-5000) } })).rsc).toBe(4008);
