@@ -65,6 +65,8 @@ export interface CseConfig {
   requestMax: number;
   /** how long a <request> keeps its result without a resultPersistence (rp) in its request, ms */
   requestPersistenceMs: number;
+  /** blocking requests waiting for their operationExecutionTime (oet) at once, at most; more are refused */
+  blockingWaitMax: number;
   /** verify URL notification targets as well (TS-0001 Table 10.2.10.2-1 verifies only resource-ID targets) */
   verifyUrlTargets: boolean;
   /** a container's oldest instances dropped past mni / mbs raise net 4 (TS-0004 7.4.7.2.1 d says they do not) */
@@ -353,6 +355,13 @@ export const OPTIONS: Option[] = [
     help: 'non-blocking requests: how long a <request> keeps its result when the request gave no resultPersistence (rp), ms',
   },
   {
+    key: 'blockingWaitMax',
+    flag: 'blocking-wait-max',
+    kind: 'int',
+    default: 1000,
+    help: 'blocking requests that may wait for their operationExecutionTime (oet) at once; more are refused (5000: send them non-blocking)',
+  },
+  {
     key: 'notificationBatchDurationMs',
     flag: 'notification-batch-duration-ms',
     kind: 'int',
@@ -589,6 +598,7 @@ function checkConfig(c: CseConfig) {
   if (c.notificationBatchDurationMs < 1) throw new ConfigError('notification-batch-duration-ms must be at least 1');
   if (c.requestMax < 1) throw new ConfigError('request-max must be at least 1');
   if (c.requestPersistenceMs < 1000) throw new ConfigError('request-persistence-ms must be at least 1000');
+  if (c.blockingWaitMax < 0) throw new ConfigError('blocking-wait-max must not be negative');
   if (c.pollingTimeoutMs < 100) throw new ConfigError('polling-timeout-ms must be at least 100');
   if (c.spId.startsWith('//')) c.spId = c.spId.slice(2);
   if (![4117, 4105].includes(c.duplicateAeRsc)) throw new ConfigError('duplicate-ae-rsc must be 4117 or 4105');

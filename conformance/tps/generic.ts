@@ -315,10 +315,7 @@ export const genericTps: TestPurpose[] = [
       const ae = await t.registerAe();
       const ack = await t.send({ op: 2, to: ae.path, fr: ae.aei, query: { rt: 1 } });
       expectRsc(ack, 1001, 'the acknowledgement');
-      const uri = expectString(
-        (ack.pc as Record<string, unknown> | undefined)?.['m2m:uri'],
-        'm2m:uri of the <request>',
-      );
+      const uri = requestUri(ack);
       let req: Record<string, unknown> = {};
       for (let i = 0; i < 100; i++) {
         const r = await t.retrieve(uri, ae.aei);
@@ -368,10 +365,7 @@ export const genericTps: TestPurpose[] = [
       expectRsc(await t.create('cse-in', ae.aei, 17, { 'm2m:req': {} }), 4005, 'a CREATE of a <request>');
       const ack = await t.send({ op: 2, to: ae.path, fr: ae.aei, query: { rt: 1 } });
       expectRsc(ack, 1001, 'the acknowledgement');
-      const uri = expectString(
-        (ack.pc as Record<string, unknown> | undefined)?.['m2m:uri'],
-        'm2m:uri of the <request>',
-      );
+      const uri = requestUri(ack);
       expectRsc(await t.send({ op: 2, to: uri, fr: ae.aei, query: { rt: 1 } }), 4000, 'a non-blocking RETRIEVE of it');
       expectRsc(await t.retrieve(uri, other.aei), 4103, 'a RETRIEVE by another AE');
       expectRsc(await t.retrieve(uri, ae.aei), 2000, 'a RETRIEVE by its originator');
@@ -380,7 +374,7 @@ export const genericTps: TestPurpose[] = [
   {
     id: 'TP/oneM2M/CSE/GEN/RET/111',
     purpose:
-      'a request with an operationExecutionTime later than now is executed at that time, not before; one whose oet is after its rqet is 4008',
+      'a request with an operationExecutionTime later than now is executed at that time, not before; one whose oet is after its rqet or rset is 4008',
     clauses: ['TS-0001 8.1.2', 'TS-0004 7.3.3.5', 'TS-0004 7.3.2.1'],
     local: 'TS-0018 has no TP for the Operation Execution Time parameter',
     async run(t) {
@@ -393,6 +387,16 @@ export const genericTps: TestPurpose[] = [
         4008,
         'an oet after the rqet',
       );
+      expectRsc(
+        await t.send({ op: 2, to: ae.path, fr: ae.aei, extras: { rset: '5000', oet: '10000' } }),
+        4008,
+        'an oet after the rset (the result would expire first)',
+      );
     },
   },
 ];
+
+/** the address of the <request> an acknowledgement (1001 / 1002) gives, as m2m:uri (TS-0004 Table 7.3.2.3-1) */
+function requestUri(ack: { pc?: unknown }): string {
+  return expectString((ack.pc as Record<string, unknown> | undefined)?.['m2m:uri'], 'm2m:uri of the <request>');
+}

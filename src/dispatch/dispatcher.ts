@@ -30,12 +30,7 @@ import {
 import { CseError, RSC, badRequest, notFound } from '../primitive/status.js';
 import { hasControlCharacter } from '../primitive/text.js';
 import { parseAbsRelTimestamp, parseTimestamp, toTimestamp } from '../primitive/time.js';
-import {
-  StoreUnavailableError,
-  type StoreReader,
-  type StoreTransaction,
-  type StoredResource,
-} from '../storage/store.js';
+import { StoreUnavailableError, type StoreReader, type StoredResource } from '../storage/store.js';
 import { Ty } from '../resources/type-numbers.js';
 import { parseAddress } from './addressing.js';
 import { compileFilter, hasConditions } from '../discovery/criteria.js';
@@ -122,6 +117,13 @@ function checkTiming(req: RequestPrimitive, now: number): RequestTimes {
       RSC.REQUEST_TIMEOUT,
       'the operationExecutionTime (oet) is after the request expiration (rqet): the request would expire first',
     );
+  // likewise a result due to expire before the operation may run: it could never be delivered, and the operation
+  // is not performed for nothing
+  if (oet !== undefined && rset !== undefined && rset < oet)
+    throw new CseError(
+      RSC.REQUEST_TIMEOUT,
+      'the result expiration timestamp (rset) is before the operationExecutionTime (oet): the result would expire first',
+    );
   if (req.rp !== undefined) {
     const text = String(req.rp);
     if (/^-?\d+$/.test(text)) {
@@ -201,9 +203,16 @@ export class Dispatcher {
     });
   }
 
-  /** Requests waiting for their operationExecutionTime are answered now (5000); what runs later is kept. */
+  /** blocking requests waiting for their operationExecutionTime now (bounded by --blocking-wait-max) */
+  private waitingForOet = 0;
+
+  /**
+   * Requests waiting for their operationExecutionTime are answered now (5000); non-blocking ones start no more
+   * (what runs later is kept).
+   */
   halt() {
     this.stopping.abort();
+    this.nonBlocking.halt();
   }
 
   get config(): CseConfig {
@@ -221,12 +230,12 @@ export class Dispatcher {
   }
 
   /**
-   * One request, start to end. `alongside` (a non-blocking request's run) is written in each of its transactions.
+   * One request, start to end. `alongside` (a non-blocking request's run) is written in its own write's transaction.
    */
   async process(
     req: RequestPrimitive,
     context?: RequestContext,
-    alongside?: (tx: StoreTransaction) => Promise<void>,
+    alongside?: TypeContext['alongside'],
   ): Promise<ResponsePrimitive> {
     let result: OperationResult;
     const ctx = this.deps.tree.context();
@@ -318,9 +327,21 @@ export class Dispatcher {
       return result;
     }
     accepted.rset = times.rset;
-    // an operationExecutionTime later than now: the operation waits for it (TS-0001 8.1.2)
-    if (times.oet !== undefined && times.oet > Date.now())
-      await waitUntil(times.oet - Date.now(), [this.stopping.signal, ...(context?.signal ? [context.signal] : [])]);
+    // an operationExecutionTime later than now: the operation waits for it (TS-0001 8.1.2), holding the request
+    // in memory (and a CoAP NON has no client that could leave): so many at most, the rest can go non-blocking
+    if (times.oet !== undefined && times.oet > Date.now()) {
+      if (this.waitingForOet >= c.blockingWaitMax)
+        throw new CseError(
+          RSC.INTERNAL_SERVER_ERROR,
+          `${c.blockingWaitMax} blocking requests wait for their operationExecutionTime (oet) already: send this one non-blocking (rt 1 or 2)`,
+        );
+      this.waitingForOet++;
+      try {
+        await waitUntil(times.oet - Date.now(), [this.stopping.signal, ...(context?.signal ? [context.signal] : [])]);
+      } finally {
+        this.waitingForOet--;
+      }
+    }
 
     // Recv-6.0.2: the ID the registration gets, and whether it may register (the type's hooks)
     const registrant = registration?.assignId(ctx, originator, req, (prefix) => tree.newResourceId(prefix));

@@ -13,7 +13,12 @@
  * transaction - whether its operation committed. Another process (or this one after a restart) takes over a
  * pending <request> whose holder's lease ran out: one whose operation never committed is run (again), one whose
  * operation committed but whose result was not recorded is completed with the operation's success code and a note
- * that its content was lost; no write is ever made twice.
+ * that its content was lost; no write is ever made twice (the mark is fenced on the lease: a process whose lease
+ * was taken over cannot commit the operation, nor record a result).
+ *
+ * Its originator holds the <request> (its creator). A registration's <request> goes to the AE it made; when an AE
+ * deregisters, its <request>s that have not started are cancelled and the others go to the CSE (the admin), so
+ * that an AE registering later under the same AE-ID reads none of them.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -25,13 +30,14 @@ import {
   type RequestPrimitive,
   type ResponsePrimitive,
 } from '../primitive/primitive.js';
-import { CseError, RSC } from '../primitive/status.js';
+import { CseError, RSC, badRequest } from '../primitive/status.js';
 import { parseTimestamp, toTimestamp } from '../primitive/time.js';
 import { RequestStatus } from '../resources/request.js';
 import type { TypeContext } from '../resources/resource-type.js';
 import { Ty } from '../resources/type-numbers.js';
 import type { RequestRun, StoreTransaction, StoredResource } from '../storage/store.js';
 import type { QueueEntry } from '../notification/entry.js';
+import type { ResourceEvent, StageContext } from '../events/events.js';
 import type { ResourceTree } from './tree.js';
 import type { OperationResult } from './operations/deps.js';
 
@@ -48,11 +54,11 @@ export interface NonBlockingOptions {
   tree: ResourceTree;
   config: CseConfig;
   log: Logger;
-  /** runs a request blocking, through the whole pipeline; `alongside` is written in its transactions */
+  /** runs a request blocking, through the whole pipeline; `alongside` is written in its own write's transaction */
   run(
     req: RequestPrimitive,
     context: RequestContext,
-    alongside: (tx: StoreTransaction) => Promise<void>,
+    alongside: NonNullable<TypeContext['alongside']>,
   ): Promise<ResponsePrimitive>;
   /** notifications were queued for these targets (after their commit) */
   wake(targets: string[]): void;
@@ -64,7 +70,10 @@ const LEASE_MS = 60_000;
 const ADOPT_EVERY_MS = 20_000;
 /** setTimeout's longest delay */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** parameters of the request kept in metaInformation (TS-0004 6.3.5.4), in its order */
+/**
+ * parameters of the request kept in metaInformation (TS-0004 6.3.5.4), in its order; the tokens (tkns) are not
+ * among them (a credential, kept in the run's internal state and never in a representation)
+ */
 const META = [
   'ty',
   'ot',
@@ -81,33 +90,21 @@ const META = [
   'drt',
   'rids',
   'tqi',
-  'tkns',
   'tids',
   'ltids',
   'sqi',
   'rvi',
   'vsi',
 ] as const;
+/** what the run does not take from metaInformation: its own times, mode and persistence are this module's */
+const NOT_CARRIED: ReadonlySet<string> = new Set(['ot', 'oet', 'rt', 'rp']);
 /** the metaInformation members the operation is run with (the time members as absolute timestamps) */
-const CARRIED = [
-  'ty',
-  'rqet',
-  'rset',
-  'rcn',
-  'ec',
-  'da',
-  'gid',
-  'fc',
-  'drt',
-  'rids',
-  'tqi',
-  'tkns',
-  'tids',
-  'ltids',
-  'sqi',
-  'rvi',
-  'vsi',
-] as const;
+const CARRIED = META.filter((k) => !NOT_CARRIED.has(k));
+/** a recorded result is kept at least this long (rp 0 would make the <request> expire as it is written) */
+const MIN_KEEP_MS = 1000;
+
+/** the run was taken over by another process (its lease ran out): this one records nothing */
+class Superseded extends Error {}
 
 /** the success code of each operation (a run whose result was lost after its write committed) */
 const SUCCESS: Record<number, number> = {
@@ -123,12 +120,16 @@ export class NonBlockingRequests {
   readonly owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   /** <request>s this process waits to run (their timers) */
   private readonly waiting = new Map<string, NodeJS.Timeout>();
+  /** those it gave up waiting for when the CSE began to stop: released by `stop` */
+  private readonly givenUp = new Set<string>();
   /** runs in progress */
   private readonly running = new Map<string, Promise<void>>();
   private adopter?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly o: NonBlockingOptions) {}
+  constructor(private readonly o: NonBlockingOptions) {
+    o.tree.events.onStaged((stage) => this.deregistered(stage));
+  }
 
   /**
    * Recv-3.0 to Recv-5.0: the <request> for a non-blocking request that passed the checks of Recv-1.0, and the
@@ -148,6 +149,7 @@ export class NonBlockingRequests {
     // the bound (--request-max) is checked inside the creating transaction (src/resources/request.ts)
     const now = ctx.now;
     const due = Math.max(now, times.oet ?? now);
+    const et = this.expiration(now, due, times);
     const mi: Record<string, unknown> = {};
     for (const k of META) if (req[k] !== undefined) mi[k] = req[k];
     // relative times are fixed to the acceptance: the run happens later, and the originator reads them later
@@ -155,6 +157,8 @@ export class NonBlockingRequests {
     if (times.rset !== undefined) mi.rset = toTimestamp(times.rset);
     if (times.oet !== undefined) mi.oet = toTimestamp(times.oet);
     mi.rvi ??= config.releaseVersions[config.releaseVersions.length - 1];
+    // labels: the originator's ID (Table 7.3.2.2-1), an AE's as its AE-ID in whatever form From gave it
+    const holder = originator.aeId ?? originator.id;
     const ri = tree.newResourceId('req');
     const attrs: Record<string, unknown> = {
       op: req.op,
@@ -162,11 +166,12 @@ export class NonBlockingRequests {
       org: originator.id,
       rid: req.rqi,
       mi,
-      ...(req.pc !== undefined ? { pc: req.pc } : {}),
+      // a copy: the request's content is not the <request>'s (a CREATE names its new resource in it)
+      ...(req.pc !== undefined ? { pc: structuredClone(req.pc) } : {}),
       rs: RequestStatus.Pending,
       ors: { rsc: RSC.ACCEPTED, rqi: req.rqi },
-      et: toTimestamp(this.expiration(now, due, times)),
-      ...(originator.id ? { lbl: [originator.id] } : {}),
+      et: toTimestamp(et),
+      ...(holder ? { lbl: [holder] } : {}),
     };
     const run: RequestRun = {
       owner: this.owner,
@@ -174,6 +179,8 @@ export class NonBlockingRequests {
       due,
       ...(context?.remoteAddress ? { ip: context.remoteAddress } : {}),
       ...(context?.token ? { token: context.token } : {}),
+      ...(req.tkns?.length ? { tkns: [...req.tkns] } : {}),
+      ...(times.rp ? { keep: times.rp } : {}),
     };
     const created = await tree.create(ctx, cb, Ty.request, attrs, req, originator.id, ri, { request: run });
     const rsc = mode === 1 ? RSC.ACCEPTED_FOR_NON_BLOCKING_REQUEST_SYNCH : RSC.ACCEPTED_FOR_NON_BLOCKING_REQUEST_ASYNCH;
@@ -198,13 +205,30 @@ export class NonBlockingRequests {
   /**
    * TS-0004 Table 7.3.2.2-1: the <request> lives until its result has been available for resultPersistence (rp),
    * counted from the resultExpirationTimestamp when given, else from when the operation is due; without rp, for
-   * --request-persistence-ms. The tree caps it at --max-expiration.
+   * --request-persistence-ms, capped at --max-expiration. While it runs, and once its result is recorded, it is
+   * moved on (`keptFrom`). "If the value consistent with the Request Expiration Timestamp, Result Expiration
+   * Timestamp, Operation Execution Time and Result Persistence parameters is too long, the Hosting CSE shall
+   * reject the request": 4000 (capped, the <request> would go before its request ran or its rp ended).
    */
   private expiration(now: number, due: number, times: RequestTimes): number {
+    const { config } = this.o;
     const resultBy = Math.max(times.rset ?? due, due);
-    const rp = times.rp;
-    if (rp && 'at' in rp) return Math.max(rp.at, resultBy + 1000);
-    return resultBy + (rp?.ms ?? this.o.config.requestPersistenceMs);
+    const cap = now + config.maxExpirationSeconds * 1000;
+    const needed = times.rp ? this.keptFrom(resultBy, times.rp) : resultBy + MIN_KEEP_MS;
+    if (needed > cap)
+      throw badRequest(
+        `the request's oet, rset and rp need its <request> until ${toTimestamp(needed)}: longer than this CSE keeps a resource (${config.maxExpirationSeconds} s)`,
+      );
+    return times.rp ? needed : this.keptFrom(resultBy, undefined);
+  }
+
+  /** the end of a result recorded at `at`: rp as a time (at least MIN_KEEP_MS on), or a duration from then */
+  private keptFrom(at: number, keep: RequestRun['keep']): number {
+    if (keep && 'at' in keep) return Math.max(keep.at, at + MIN_KEEP_MS);
+    if (keep) return at + Math.max(keep.ms, MIN_KEEP_MS);
+    // the CSE's own default, within its longest lifetime
+    const { config } = this.o;
+    return Math.min(at + config.requestPersistenceMs, Date.now() + config.maxExpirationSeconds * 1000);
   }
 
   start() {
@@ -213,26 +237,43 @@ export class NonBlockingRequests {
     this.adopter.unref();
   }
 
-  /** Stops taking work; resolves when the runs in progress have ended. What waits stays pending for the next start. */
-  async stop(): Promise<void> {
+  /**
+   * The CSE begins to stop (before its clients close): no run starts any more, and a run that ends from now on
+   * without having committed its operation is not recorded (it would record the stop, 5103 or 5000, as its
+   * result) but left pending, to run at the next start or in another process.
+   */
+  halt() {
     this.stopped = true;
     if (this.adopter) clearInterval(this.adopter);
-    for (const t of this.waiting.values()) clearTimeout(t);
-    const waiting = [...this.waiting.keys()];
+    for (const [ri, t] of this.waiting) {
+      clearTimeout(t);
+      this.givenUp.add(ri);
+    }
     this.waiting.clear();
+  }
+
+  /** Stops taking work; resolves when the runs in progress have ended. What waits stays pending for the next start. */
+  async stop(): Promise<void> {
+    this.halt();
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
     // what waits is given up, so that another process (or this CSE's next start) takes it over at once
+    for (const ri of this.givenUp) await this.release(ri);
+    this.givenUp.clear();
+    await this.o.tree.store.committed();
+  }
+
+  /** gives a pending <request> of this process up (not started, lease ended): the next holder takes it at once */
+  private async release(ri: string) {
     const { tree } = this.o;
-    for (const ri of waiting)
-      await tree
-        .maintain(tree.context(), ri, (x) => {
-          const run = x.internal?.request;
-          if (!run || run.owner !== this.owner || x.attrs.rs !== RequestStatus.Pending) return false;
-          x.internal = { ...x.internal, request: { ...run, until: 0 } };
-          return true;
-        })
-        .catch((err: unknown) => this.o.log.warn({ err, ri }, 'a waiting non-blocking request was not released'));
-    await tree.store.committed();
+    await tree
+      .maintain(tree.context(), ri, (x) => {
+        const run = x.internal?.request;
+        if (!run || run.owner !== this.owner || x.attrs.rs !== RequestStatus.Pending) return false;
+        const { started: _started, ...rest } = run;
+        x.internal = { ...x.internal, request: { ...rest, until: 0 } };
+        return true;
+      })
+      .catch((err: unknown) => this.o.log.warn({ err, ri }, 'a waiting non-blocking request was not released'));
   }
 
   private schedule(ri: string, due: number) {
@@ -244,6 +285,7 @@ export class NonBlockingRequests {
       () => {
         this.waiting.delete(ri);
         if (wait > MAX_TIMER_MS) return this.schedule(ri, due);
+        if (this.stopped) return void this.givenUp.add(ri);
         const work = this.run(ri)
           .catch((err: unknown) => this.o.log.error({ err, ri }, 'a non-blocking request failed to run'))
           .finally(() => this.running.delete(ri));
@@ -296,14 +338,23 @@ export class NonBlockingRequests {
     }
   }
 
+  /** this process holds the run of x for another lease: x is not swept while it runs (its et moves on with it) */
+  private hold(x: StoredResource, run: RequestRun, more: Partial<RequestRun> = {}) {
+    const until = Date.now() + LEASE_MS;
+    x.internal = { ...x.internal, request: { ...run, ...more, until } };
+    const et = parseTimestamp(String(x.attrs.et));
+    if (et === undefined || et < until) x.attrs.et = toTimestamp(until);
+  }
+
   /** Recv-6.0 and Recv-7.0 / Recv-8.0: runs the operation, then records its response and sends it. */
   private async run(ri: string) {
+    if (this.stopped) return void this.givenUp.add(ri);
     const { tree, store } = { tree: this.o.tree, store: this.o.tree.store };
     // taken for the run: the <request> still pending and this process's; from now on a DELETE cannot recall it
     const started = await tree.maintain(tree.context(), ri, (x) => {
       const run = x.internal?.request;
       if (x.attrs.rs !== RequestStatus.Pending || !run || run.owner !== this.owner) return false;
-      x.internal = { ...x.internal, request: { ...run, started: true, until: Date.now() + LEASE_MS } };
+      this.hold(x, run, { started: true });
       return true;
     });
     await store.committed();
@@ -328,7 +379,8 @@ export class NonBlockingRequests {
         to: r.attrs.tg as string,
         rqi: r.attrs.rid as string,
         ...(r.attrs.org ? { fr: r.attrs.org as string } : {}),
-        ...(r.attrs.pc !== undefined ? { pc: r.attrs.pc as Record<string, unknown> } : {}),
+        ...(r.attrs.pc !== undefined ? { pc: structuredClone(r.attrs.pc) as Record<string, unknown> } : {}),
+        ...(run.tkns ? { tkns: run.tkns } : {}),
       };
       for (const k of CARRIED) if (mi[k] !== undefined) (req as unknown as Record<string, unknown>)[k] = mi[k];
       const context: RequestContext = {
@@ -341,28 +393,50 @@ export class NonBlockingRequests {
           .maintain(tree.context(), ri, (x) => {
             const cur = x.internal?.request;
             if (!cur || cur.owner !== this.owner) return false;
-            x.internal = { ...x.internal, request: { ...cur, until: Date.now() + LEASE_MS } };
+            this.hold(x, cur);
             return true;
           })
           .catch((err: unknown) => this.o.log.warn({ err, ri }, 'the lease of a running request was not renewed'));
       }, LEASE_MS / 3);
       renew.unref();
+      let executed = false;
       try {
-        rsp = await this.o.run(req, context, (tx) => this.markExecuted(tx, ri));
+        rsp = await this.o.run(req, context, async (tx, events) => {
+          await this.markExecuted(tx, ri, events);
+          executed = true;
+        });
       } finally {
         clearInterval(renew);
       }
+      // cut off by the stop (its clients closed, its wait aborted) before it wrote anything: it runs again later
+      if (this.stopped && !executed) return this.release(ri);
     }
     await this.complete(r, rsp);
   }
 
-  /** inside the operation's transaction: its write commits together with this mark */
-  private async markExecuted(tx: StoreTransaction, ri: string) {
+  /**
+   * Inside the operation's own transaction: its write commits together with this mark, and only while this
+   * process holds the run (another that took it over after this one's lease ran out runs it instead: this
+   * operation fails and is rolled back). A registration's <request> goes to the AE it made (its creator, and its
+   * label), which alone may then read it.
+   */
+  private async markExecuted(tx: StoreTransaction, ri: string, events: readonly ResourceEvent[]) {
     const x = await tx.lock(ri, 'update');
     const run = x?.internal?.request;
-    if (!x || !run || run.executed) return;
+    if (!x || !run) return;
+    if (run.owner !== this.owner)
+      throw new CseError(
+        RSC.INTERNAL_SERVER_ERROR,
+        'another process of this CSE took this non-blocking request over: it is performed there',
+      );
+    if (run.executed) return;
     const before = { ...x, attrs: { ...x.attrs } };
     x.internal = { ...x.internal, request: { ...run, executed: true } };
+    const made = events.find((e) => e.type === 'created' && e.resource.ty === Ty.AE);
+    if (made) {
+      x.creator = made.resource.ri;
+      x.attrs.lbl = [made.resource.ri];
+    }
     await tx.update(x, before);
   }
 
@@ -397,16 +471,31 @@ export class NonBlockingRequests {
     // the mode it was answered in: 2, or flexBlocking (4) answered asynch because it named targets
     const asynch = rt?.rtv === 2 || (rt?.rtv === 4 && (rt.nu?.length ?? 0) > 0);
     const targets = expired || !asynch ? [] : (rt!.nu ?? (r.attrs.org ? [r.attrs.org as string] : []));
-    // delivery gives up once the <request> is gone: no one can learn of the result later than that
-    const until = parseTimestamp(String(r.attrs.et));
+    // delivered until its resultExpirationTimestamp when it has one (TS-0001 8.1.2); how long the <request>
+    // keeps the result (rp) does not bound its delivery
+    const until = rset !== undefined ? parseTimestamp(rset) : undefined;
     const entry: QueueEntry = {
       kind: 'result',
       pc: { 'm2m:rsp': { ...ors, rvi: mi.rvi } },
       ...(until !== undefined ? { until } : {}),
     };
-    if (targets.length > 0)
-      ctx.alongside = (tx) =>
-        tx.enqueue(targets.map((target) => ({ target, sub: '', request: JSON.stringify(entry), created: Date.now() })));
+    const keep = r.internal?.request?.keep;
+    // recorded only while this process holds the run (fenced, like the operation's mark); in the same transaction
+    // the run's state (a bearer token among it) goes, and the result is kept for its rp from now
+    ctx.alongside = async (tx) => {
+      const x = await tx.lock(r.ri, 'update');
+      if (!x?.internal?.request || x.internal.request.owner !== this.owner) throw new Superseded();
+      const before = { ...x, attrs: { ...x.attrs } };
+      const { request: _done, ...rest } = x.internal;
+      if (Object.keys(rest).length > 0) x.internal = rest;
+      else delete x.internal;
+      x.attrs.et = toTimestamp(this.keptFrom(Date.now(), keep));
+      await tx.update(x, before);
+      if (targets.length > 0)
+        await tx.enqueue(
+          targets.map((target) => ({ target, sub: '', request: JSON.stringify(entry), created: Date.now() })),
+        );
+    };
     try {
       await tree.update(
         ctx,
@@ -415,19 +504,57 @@ export class NonBlockingRequests {
         { op: Operation.Update, to: r.ri, rqi: r.attrs.rid as string },
       );
     } catch (err) {
-      // gone meanwhile (deleted by its originator, expired): nothing to record
+      // gone meanwhile (deleted by its originator, expired), or another process holds it now: nothing to record
       if (err instanceof CseError && err.rsc === RSC.NOT_FOUND) return;
+      if (err instanceof Superseded) return;
       throw err;
     }
     await tree.settle(ctx);
     if (targets.length > 0) this.o.wake(targets);
-    // the run's state (a bearer token among it) is no longer needed
-    await tree.maintain(tree.context(), r.ri, (x) => {
-      if (!x.internal?.request) return false;
-      const { request: _gone, ...rest } = x.internal;
-      if (Object.keys(rest).length > 0) x.internal = rest;
-      else delete x.internal;
-      return true;
-    });
+  }
+
+  /**
+   * Staged with an AE's deregistration (TS-0004 7.4.5.2.4), in its transaction: its <request>s (labelled with
+   * its AE-ID) that have not started are cancelled, the others go to the CSE. A later AE with the same AE-ID is
+   * another originator and must not read them.
+   */
+  private async deregistered(stage: StageContext) {
+    const { config } = this.o;
+    for (const e of stage.events) {
+      if (e.type !== 'deleted' || e.resource.ty !== Ty.AE) continue;
+      const aei = e.resource.ri;
+      const root = { ri: config.cseId.slice(1), srn: config.cseRn };
+      let after: { srn: string } | undefined;
+      for (;;) {
+        const page = await stage.tx.discover({
+          root,
+          levels: 1,
+          filter: {
+            conditions: [
+              { k: 'ty', rel: 'self', values: [Ty.request] },
+              { k: 'lbl', rel: 'self', values: [aei] },
+            ],
+            or: false,
+          },
+          nowTs: '',
+          offset: 0,
+          limit: 500,
+          ...(after ? { after } : {}),
+        });
+        for (const found of page) {
+          const x = await stage.tx.lock(found.ri, 'update');
+          if (!x || x.creator === undefined) continue;
+          if (x.attrs.rs === RequestStatus.Pending && !x.internal?.request?.started) {
+            await stage.remove(x, 'owner');
+            continue;
+          }
+          const before = { ...x, attrs: { ...x.attrs } };
+          delete x.creator;
+          await stage.tx.update(x, before);
+        }
+        if (page.length < 500) break;
+        after = { srn: page[page.length - 1]!.srn };
+      }
+    }
   }
 }

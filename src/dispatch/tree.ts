@@ -98,7 +98,8 @@ export class ResourceTree {
     return { store, config: this.config, schema: this.schema, now, nowTs: toTimestamp(now) };
   }
 
-  private writeContext(ctx: TypeContext, tx: StoreTransaction): WriteContext {
+  /** `own`: the transaction of the request's own operation (its CREATE / UPDATE / DELETE), where `alongside` goes */
+  private writeContext(ctx: TypeContext, tx: StoreTransaction, own = false): WriteContext {
     const w: WriteContext = {
       store: tx,
       tx,
@@ -108,7 +109,7 @@ export class ResourceTree {
       nowTs: ctx.nowTs,
       staged: [],
     };
-    if (ctx.alongside) w.alongside = ctx.alongside;
+    if (own && ctx.alongside) w.alongside = ctx.alongside;
     return w;
   }
 
@@ -117,7 +118,7 @@ export class ResourceTree {
    * notification queue), and are kept for publishing after the commit (`settle`).
    */
   private async stage(w: WriteContext): Promise<ResourceEvent[]> {
-    if (w.alongside) await w.alongside(w.tx);
+    if (w.alongside) await w.alongside(w.tx, w.staged);
     await this.events.stage({
       tx: w.tx,
       events: w.staged,
@@ -237,7 +238,7 @@ export class ResourceTree {
       throw badRequest(`the structured name '${srn.slice(0, 64)}...' would be longer than ${MAX_SRN_BYTES} bytes`);
     checkLabels(attrs.lbl);
     const created = this.store.transaction(async (tx) => {
-      const w = this.writeContext(ctx, tx);
+      const w = this.writeContext(ctx, tx, true);
       const parent = await tx.lock(
         parentRef.ri,
         parentType.childAdded || type.marksParent || type.locksParent ? 'update' : 'share',
@@ -318,7 +319,7 @@ export class ResourceTree {
     checkLabels(requested.lbl);
     return this.store
       .transaction(async (tx) => {
-        const w = this.writeContext(ctx, tx);
+        const w = this.writeContext(ctx, tx, true);
         const r = await tx.lock(target.ri, 'update');
         if (!r) throw notFound(`resource '${target.srn}' no longer exists`);
         const old = { ...r.attrs };
@@ -380,7 +381,7 @@ export class ResourceTree {
   /** Deletes r and its subtree in one transaction; false when it was gone already. */
   async delete(ctx: TypeContext, r: StoredResource, cause: DeleteCause = 'request'): Promise<boolean> {
     const { removed, events } = await this.store.transaction(async (tx) => {
-      const w = this.writeContext(ctx, tx);
+      const w = this.writeContext(ctx, tx, cause === 'request');
       const removed = await this.deleteIn(w, r, cause);
       return { removed, events: await this.stage(w) };
     });

@@ -28,11 +28,12 @@ export interface TypeContext {
   /** aborted when the request's client has gone (RequestContext.signal) */
   signal?: AbortSignal;
   /**
-   * written in every transaction of this request's writes, before it commits: a non-blocking request's run marks
-   * its <request> so that it commits with the operation (src/dispatch/non-blocking.ts). Run again with a
-   * transaction the store runs again.
+   * written in the transaction of the operation's own write (its CREATE, UPDATE or DELETE; not what it removes on
+   * the way, such as an expired resource it met), before it commits, given the write's events: a non-blocking
+   * request's run marks its <request> so that the mark commits with the operation (src/dispatch/non-blocking.ts).
+   * Run again with a transaction the store runs again.
    */
-  alongside?: (tx: StoreTransaction) => Promise<void>;
+  alongside?: (tx: StoreTransaction, events: readonly ResourceEvent[]) => Promise<void>;
 }
 
 /** Inside a transaction: reads see its writes, and `tx` writes. */

@@ -76,15 +76,16 @@ const SQL = {
            )
            SELECT 1 FROM r`,
   riTaken: `SELECT 1 FROM resources WHERE ri = $1`,
-  update: `UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6, cnf = $7 WHERE ri = $1`,
+  update: `UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6, cnf = $7, creator = $8 WHERE ri = $1`,
   // the labels that went are deleted and the new ones added (those kept are left alone): one statement, and no
   // row is both deleted and inserted by it
   updateLabelled: `WITH r AS (
-             UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6, cnf = $7 WHERE ri = $1 RETURNING seq
+             UPDATE resources SET lt = $2, et = $3, st = $4, cs = $5, doc = $6, cnf = $7, creator = $8 WHERE ri = $1
+             RETURNING seq
            ), gone AS (
-             DELETE FROM labels USING r WHERE labels.seq = r.seq AND labels.lbl <> ALL ($8::text[])
+             DELETE FROM labels USING r WHERE labels.seq = r.seq AND labels.lbl <> ALL ($9::text[])
            ), added AS (
-             INSERT INTO labels (lbl, seq) SELECT DISTINCT x, r.seq FROM r, unnest($8::text[]) x ON CONFLICT DO NOTHING
+             INSERT INTO labels (lbl, seq) SELECT DISTINCT x, r.seq FROM r, unnest($9::text[]) x ON CONFLICT DO NOTHING
            )
            SELECT 1 FROM r`,
   lockRoot: `SELECT 1 FROM resources WHERE ri = $1 AND srn = $2 FOR UPDATE`,
@@ -117,6 +118,7 @@ function writeValues(r: StoredResource) {
     (a.cs as number | undefined) ?? null,
     documentOf(r),
     typeof a.cnf === 'string' ? a.cnf : null,
+    r.creator ?? null,
   ];
 }
 

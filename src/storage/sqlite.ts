@@ -72,7 +72,9 @@ function prepare(db: Database.Database) {
       `INSERT INTO resources (ri, pi, srn, ty, ct, lt, et, st, cs, creator, depth, cnf, doc)
        VALUES (@ri, @pi, @srn, @ty, @ct, @lt, @et, @st, @cs, @creator, @depth, @cnf, @doc)`,
     ),
-    update: p(`UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, cnf = @cnf, doc = @doc WHERE ri = @ri`),
+    update: p(
+      `UPDATE resources SET lt = @lt, et = @et, st = @st, cs = @cs, cnf = @cnf, creator = @creator, doc = @doc WHERE ri = @ri`,
+    ),
     // the indexed columns unchanged: rewriting only these leaves every index alone (SQLite touches an index only
     // when its columns are in the SET list)
     updateDoc: p(`UPDATE resources SET st = @st, doc = @doc WHERE ri = @ri`),
@@ -184,7 +186,13 @@ export class SyncOps {
   update(r: StoredResource, before?: StoredResource) {
     const cols = columns(r);
     const b = before?.attrs;
-    const indexed = !b || b.lt !== r.attrs.lt || b.et !== r.attrs.et || b.cs !== r.attrs.cs || b.cnf !== r.attrs.cnf;
+    const indexed =
+      !b ||
+      b.lt !== r.attrs.lt ||
+      b.et !== r.attrs.et ||
+      b.cs !== r.attrs.cs ||
+      b.cnf !== r.attrs.cnf ||
+      before?.creator !== r.creator;
     const changed = indexed
       ? this.s.update.run(cols)
       : this.s.updateDoc.run({ ri: cols.ri, st: cols.st, doc: cols.doc });

@@ -69,9 +69,12 @@ export interface RequestRun {
   started?: true;
   /** the operation's transaction committed (marked inside it) */
   executed?: true;
-  /** the transport facts access control needs again when it runs: rq_ip and a bearer token */
+  /** the transport facts access control needs again when it runs: rq_ip, a bearer token and the tokens (tkns) */
   ip?: string;
   token?: string;
+  tkns?: string[];
+  /** how long its result is kept once recorded (resultPersistence): ms, or until a time (ms) */
+  keep?: { ms: number } | { at: number };
 }
 
 /** the key of `internal` inside the stored attribute document (no attribute short name starts with '@') */
@@ -135,8 +138,9 @@ export interface StoreTransaction extends StoreReader {
   lock(ri: string, mode: LockMode): Promise<StoredResource | undefined>;
   insert(r: StoredResource): Promise<void>;
   /**
-   * Writes r's new attributes. `before`, the version r was made from, lets a store leave unchanged index
-   * columns and labels alone (a container's cni / cbs change with every instance, its indexed columns do not).
+   * Writes r's new attributes and its creator (a <request> goes to the AE its registration made). `before`, the
+   * version r was made from, lets a store leave unchanged index columns and labels alone (a container's cni / cbs
+   * change with every instance, its indexed columns do not).
    */
   update(r: StoredResource, before?: StoredResource): Promise<void>;
   /** removes the resource and its whole subtree; returns how many resources went */
