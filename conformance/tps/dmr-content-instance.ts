@@ -194,6 +194,28 @@ export const contentInstanceTps: TestPurpose[] = [
     },
   },
 
+  {
+    id: 'TP/oneM2M/CSE/DMR/RET/101',
+    purpose:
+      'a <contentInstance> with deletionCnt (dcnt) shows the count before each RETRIEVE and goes with the RETRIEVE that takes the last',
+    clauses: ['TS-0004 7.4.7 (release 4: deletionCnt)'],
+    local: 'TS-0018 V3 has no TP for deletionCnt, a release 4 attribute (sent with rvi 4)',
+    async run(t) {
+      const { ae, cnt } = await aeWithContainer(t);
+      const rn = t.uniq('cin-');
+      const made = await t.create(cnt.path, ae.aei, CIN, { 'm2m:cin': { rn, con: 'twice', dcnt: 2 } }, { rvi: '4' });
+      expectRsc(made, 2001, 'the instance with dcnt 2');
+      const path = `${cnt.path}/${rn}`;
+      for (const left of [2, 1]) {
+        const r = await t.retrieve(path, ae.aei, { rvi: '4' });
+        expectRsc(r, 2000, `a RETRIEVE with ${left} left`);
+        expectEqual(resourceOf(r, 'm2m:cin').dcnt, left, 'dcnt before the RETRIEVE');
+      }
+      expectRsc(await t.retrieve(path, ae.aei, { rvi: '4' }), 4004, 'the instance is gone');
+      expectEqual((await t.attributesOf(cnt.path, ae.aei, 'm2m:cnt')).cni, 0, 'cni');
+    },
+  },
+
   // ---------------------------------------------------------------- UPDATE
   {
     id: 'TP/oneM2M/CSE/DMR/UPD/011',

@@ -460,6 +460,34 @@ export const securityTps: TestPurpose[] = [
     },
   },
   {
+    id: 'TP/oneM2M/CSE/SEC/ACP/107',
+    local: 'release 4 accessControlAttributes (aca); TS-0018 V3 has no TP for it',
+    purpose:
+      'a rule with accessControlAttributes (aca) grants a partial RETRIEVE of the listed attributes; a full RETRIEVE or one naming another attribute is 4103',
+    clauses: ['TS-0004 6.3.5.27 (release 4: aca)', 'TS-0003 7.1.5'],
+    async run(t) {
+      const owner = await t.registerAe();
+      const other = await t.registerAe();
+      const acp = await createAcp(
+        t,
+        owner.path,
+        owner.aei,
+        [rule([owner.aei], ALL), { ...rule([other.aei], R), aca: ['lbl'] }],
+        [rule([owner.aei], ALL)],
+      );
+      const cnt = await t.createContainer(owner.path, owner.aei, { acpi: [acp.ri], lbl: ['visible'] });
+      const partial = await t.retrieve(cnt.path, other.aei, { rvi: '4', query: { atrl: 'lbl' } });
+      expectRsc(partial, 2000, 'RETRIEVE of lbl');
+      expectEqual(resourceOf(partial, 'm2m:cnt'), { lbl: ['visible'] }, 'the partial representation');
+      expectRsc(await t.retrieve(cnt.path, other.aei, { rvi: '4' }), 4103, 'a full RETRIEVE');
+      expectRsc(
+        await t.retrieve(cnt.path, other.aei, { rvi: '4', query: { atrl: ['lbl', 'mni'] } }),
+        4103,
+        'lbl and mni',
+      );
+    },
+  },
+  {
     id: 'TP/oneM2M/CSE/SEC/ACP/CRE/101',
     local: 'TS-0004 6.3.4.2.29: acop is a sum of 1..32, so 1..63; no ATS TP for other values',
     purpose: 'an <accessControlPolicy> with an acop outside 1..63 (0, 64, -1, a string) is rejected with 4000',

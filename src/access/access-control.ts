@@ -23,7 +23,7 @@ import { CseError, RSC } from '../primitive/status.js';
 import type { SchemaRegistry } from '../schema/registry.js';
 import type { StoreReader, StoredResource } from '../storage/store.js';
 import type { Originator, Originators } from './originator.js';
-import { compileLenient, Privilege, setPermits, type CompiledSet, type RequestFacts } from './rules.js';
+import { compileLenient, Privilege, setGrant, type CompiledSet, type RequestFacts } from './rules.js';
 import { Ty } from '../resources/type-numbers.js';
 
 /** what the CSEBase's system policy grants every originator when --cse-acpi is not set */
@@ -59,6 +59,13 @@ export interface AccessRequest {
   nowTs: string;
   /** the request's reads (remembered for the request with a shared database); the store by default */
   reader?: StoreReader;
+  /**
+   * the attributes the operation touches (short names), asked only when rules with accessControlAttributes (aca)
+   * match: those of a partial RETRIEVE, of the content of a CREATE / UPDATE, all of the target's for a full
+   * RETRIEVE or a DELETE; undefined (a DISCOVERY, a NOTIFY, a child listed in a response): only a rule on the whole
+   * resource permits it
+   */
+  attributes?: () => readonly string[] | undefined;
 }
 
 /**
@@ -130,9 +137,13 @@ export class AccessControl {
     this.admin = originators.absolute(config.admin);
   }
 
-  /** Permits or throws 4103 ORIGINATOR_HAS_NO_PRIVILEGE (TS-0004 7.3.3.15). */
-  async authorize(req: AccessRequest): Promise<void> {
-    if (await this.permits(req)) return;
+  /**
+   * Permits or throws 4103 ORIGINATOR_HAS_NO_PRIVILEGE (TS-0004 7.3.3.15). Returns true for a grant on the whole
+   * resource, or the attributes a grant limited by accessControlAttributes covers (the response shows no more).
+   */
+  async authorize(req: AccessRequest): Promise<true | ReadonlySet<string>> {
+    const granted = await this.decide(req);
+    if (granted !== false) return granted;
     const what = req.acpiUpdate ? 'UPDATE (of accessControlPolicyIDs)' : (PRIVILEGE_NAMES[req.op] ?? `${req.op}`);
     throw new CseError(
       RSC.ORIGINATOR_HAS_NO_PRIVILEGE,
@@ -141,6 +152,10 @@ export class AccessControl {
   }
 
   async permits(req: AccessRequest): Promise<boolean> {
+    return (await this.decide(req)) !== false;
+  }
+
+  private async decide(req: AccessRequest): Promise<true | ReadonlySet<string> | false> {
     const { absolute: originator, isAdmin, authenticated } = req.originator;
     if (originator === '') return false;
     if (isAdmin) return true;
@@ -157,7 +172,7 @@ export class AccessControl {
       now: req.now,
     };
     // an <accessControlPolicy> is governed by its own selfPrivileges (TS-0003 7.1.1)
-    if (governing.ty === Ty.accessControlPolicy) return this.anyRule(governing.attrs.pvs, facts);
+    if (governing.ty === Ty.accessControlPolicy) return covers(this.grant(governing.attrs.pvs, facts), req);
     // the ACPs by the ris they had when acpi was written; the CSEBase's configured acpi (and a resource written
     // before ris were kept) by the names it holds
     const byRi = governing.internal?.acpi;
@@ -169,14 +184,22 @@ export class AccessControl {
       // originator read it, discover below it and notify it
       return governing.ty === Ty.CSEBase && (req.op & CSE_BASE_DEFAULT) !== 0;
     }
-    // permit-overrides across every linked ACP (TS-0003 7.1.5); a missing or expired one contributes nothing
+    // permit-overrides across every linked ACP (TS-0003 7.1.5); a missing or expired one contributes nothing.
+    // Rules limited to attributes (aca) add up: every attribute the operation touches must be granted by one
+    let limited: Set<string> | undefined;
     for (const id of acpi) {
       const acp = byRi
         ? await acpByRi(id as string, reader, req.nowTs)
         : await resolveAcp(id, reader, this.config, req.nowTs);
-      if (acp && this.anyRule(req.acpiUpdate ? acp.attrs.pvs : acp.attrs.pv, facts)) return true;
+      if (!acp) continue;
+      const grant = this.grant(req.acpiUpdate ? acp.attrs.pvs : acp.attrs.pv, facts);
+      if (grant === true) return true;
+      if (grant.size > 0) {
+        limited ??= new Set();
+        for (const a of grant) limited.add(a);
+      }
     }
-    return false;
+    return limited ? covers(limited, req) : false;
   }
 
   /**
@@ -214,8 +237,8 @@ export class AccessControl {
     return undefined;
   }
 
-  private anyRule(set: unknown, facts: RequestFacts): boolean {
-    if (set === null || typeof set !== 'object') return false;
+  private grant(set: unknown, facts: RequestFacts): true | ReadonlySet<string> {
+    if (set === null || typeof set !== 'object') return NOTHING;
     let compiled = this.compiled.get(set);
     if (!compiled) {
       const text = JSON.stringify(set);
@@ -227,6 +250,19 @@ export class AccessControl {
       }
       this.compiled.set(set, compiled);
     }
-    return setPermits(compiled, facts);
+    return setGrant(compiled, facts);
   }
+}
+
+const NOTHING: ReadonlySet<string> = new Set();
+
+/**
+ * a grant limited to attributes (aca) permits an operation that touches some of them and nothing else (one that
+ * touches none, an empty UPDATE, is no use of the grant); it answers with the grant
+ */
+function covers(grant: true | ReadonlySet<string>, req: AccessRequest): true | ReadonlySet<string> | false {
+  if (grant === true) return true;
+  if (grant.size === 0) return false;
+  const touched = req.attributes?.();
+  return touched !== undefined && touched.length > 0 && touched.every((a) => grant.has(a)) ? grant : false;
 }

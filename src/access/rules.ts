@@ -53,6 +53,11 @@ export interface CompiledRule {
   readonly authenticatedOnly: boolean;
   /** accessControlObjectDetails, for CREATE only (TS-0003 7.1.5 res_objd) */
   readonly objectDetails: readonly CompiledObjectDetails[] | undefined;
+  /**
+   * accessControlAttributes (aca, release 4): the rule grants its operations on these attributes only (short
+   * names); undefined = on the whole resource
+   */
+  readonly attributes: ReadonlySet<string> | undefined;
 }
 
 /** What a rule is evaluated against (TS-0003 Tables 7.1.2-1 to 7.1.2-3). */
@@ -146,6 +151,7 @@ const NEVER: CompiledRule = {
   contexts: undefined,
   authenticatedOnly: true,
   objectDetails: undefined,
+  attributes: undefined,
 };
 
 type Obj = Record<string, unknown>;
@@ -193,6 +199,15 @@ function compileRule(acr: unknown, me: Identity): CompiledRule {
     // an empty list of object details is the same as none (TS-0003 7.1.3: the rule applies to all child types)
     if (objectDetails.length === 0) objectDetails = undefined;
   }
+  let attributes: Set<string> | undefined;
+  if (acr.aca !== undefined) {
+    // m2m:attributeList: attribute short names (NCName)
+    if (!Array.isArray(acr.aca) || !acr.aca.every((a) => typeof a === 'string' && /^[A-Za-z_][\w.-]*$/.test(a)))
+      throw new Error('aca (accessControlAttributes) must be a list of attribute names');
+    // an empty list would grant nothing (unlike an empty acod, which means all): refused rather than guessed
+    if (acr.aca.length === 0) throw new Error('aca (accessControlAttributes) must name at least one attribute');
+    attributes = new Set(acr.aca as string[]);
+  }
   // every rule object has the same shape (no optional keys left out): the evaluation loop stays monomorphic
   return {
     ops,
@@ -203,6 +218,7 @@ function compileRule(acr: unknown, me: Identity): CompiledRule {
     contexts,
     authenticatedOnly: acr.acaf === true,
     objectDetails,
+    attributes,
   };
 }
 
@@ -289,16 +305,33 @@ export function compileLenient(set: unknown, me: Identity): CompiledSet {
   return { rules, byOriginator: new Map() };
 }
 
-/** Whether any rule of the set permits the request (permit-overrides, TS-0003 7.1.5). */
-export function setPermits(set: CompiledSet, f: RequestFacts): boolean {
+/**
+ * What the set grants the request (permit-overrides, TS-0003 7.1.5): true when a matching rule grants it on the
+ * whole resource; else the attributes the matching rules with accessControlAttributes grant it on (their union;
+ * empty: nothing).
+ */
+export function setGrant(set: CompiledSet, f: RequestFacts): true | ReadonlySet<string> {
   let naming = set.byOriginator.get(f.originator);
   if (naming === undefined) {
     naming = set.rules.filter((r) => originatorMatches(r, f.originator));
     if (set.byOriginator.size >= 256) set.byOriginator.clear();
     set.byOriginator.set(f.originator, naming);
   }
-  for (const rule of naming) if (otherConditionsMatch(rule, f)) return true;
-  return false;
+  let limited: Set<string> | undefined;
+  for (const rule of naming) {
+    if (!otherConditionsMatch(rule, f)) continue;
+    if (!rule.attributes) return true;
+    limited ??= new Set();
+    for (const a of rule.attributes) limited.add(a);
+  }
+  return limited ?? NONE;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** Whether a rule of the set grants the request on the whole resource. */
+export function setPermits(set: CompiledSet, f: RequestFacts): boolean {
+  return setGrant(set, f) === true;
 }
 
 function originatorMatches(rule: CompiledRule, originator: string): boolean {

@@ -45,7 +45,7 @@ import {
   type OperationResult,
   type ResolvedTarget,
 } from './operations/deps.js';
-import { WITH_CHILDREN, retrieve } from './operations/retrieve.js';
+import { WITH_CHILDREN, attributeList, retrieve } from './operations/retrieve.js';
 import { update } from './operations/update.js';
 import { NonBlockingRequests, type RequestTimes } from './non-blocking.js';
 import { checkParameters } from './parameters.js';
@@ -138,6 +138,43 @@ function checkTiming(req: RequestPrimitive, now: number): RequestTimes {
     }
   }
   return times;
+}
+
+/**
+ * The attributes an operation touches, for rules limited to attributes (accessControlAttributes): a partial
+ * RETRIEVE's, the content's of a CREATE or UPDATE, every attribute of the target for a full RETRIEVE or a DELETE;
+ * undefined for a DISCOVERY, a NOTIFY, or a request with filter criteria (only a rule on the whole resource
+ * permits those).
+ */
+function touchedAttributes(
+  req: RequestPrimitive,
+  target: StoredResource,
+  address: ReturnType<typeof parseAddress>,
+): readonly string[] | undefined {
+  // a filter reads attributes of its own (ct, lbl, st, ...): it would tell what the grant does not show
+  if (req.op !== Operation.Create && hasConditions(req.fc)) return undefined;
+  switch (req.op) {
+    case Operation.Create:
+    case Operation.Update:
+      return Object.keys(singleRoot(req.pc) ?? {});
+    case Operation.Retrieve:
+      if (req.fc?.fu === 1) return undefined;
+      return address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc) ?? Object.keys(target.attrs));
+    case Operation.Delete:
+      return Object.keys(target.attrs);
+    default:
+      return undefined;
+  }
+}
+
+/** a CREATE's or UPDATE's answer cut down to the attributes a limited grant covers */
+function limitedTo(result: OperationResult, granted: ReadonlySet<string>): OperationResult {
+  const pc = result.pc as Record<string, unknown> | undefined;
+  const key = pc && Object.keys(pc).length === 1 ? Object.keys(pc)[0]! : undefined;
+  const root = key !== undefined ? pc![key] : undefined;
+  if (key === undefined || key === 'm2m:dbg' || root === null || typeof root !== 'object') return result;
+  const shown = Object.fromEntries(Object.entries(root).filter(([k]) => granted.has(k)));
+  return { ...result, pc: { [key]: shown } };
 }
 
 /** Resolves after `ms`, or rejects with 4008 / 5000 when the client goes or the CSE stops first. */
@@ -266,7 +303,9 @@ export class Dispatcher {
             'the result expiration timestamp (rset) passed before the result was ready (the operation was performed)',
         },
       };
-    const rsp: ResponsePrimitive = { ...result, rqi: req.rqi ?? '' };
+    const { once, ...answer } = result;
+    if (once && context) context.unrepeatable = true;
+    const rsp: ResponsePrimitive = { ...answer, rqi: req.rqi ?? '' };
     rsp.rvi = req.rvi ?? this.config.releaseVersions[this.config.releaseVersions.length - 1];
     rsp.ot = toTimestamp(Date.now());
     // echoed: "The Receiver shall echo the result expiration timestamp if set in the Request" (TS-0001 8.1.3);
@@ -359,9 +398,10 @@ export class Dispatcher {
     };
     handler.applicable?.(this.deps, req, target);
     // a registration skips Recv-6.3 (TS-0004 7.4.5.2.1): its type's checks above decide instead
+    let granted: true | ReadonlySet<string> = true;
     if (!registration) {
       const ip = context?.remoteAddress;
-      await this.access.authorize({
+      granted = await this.access.authorize({
         originator,
         op: privilegeOf(req),
         target: found.resource,
@@ -372,6 +412,7 @@ export class Dispatcher {
         now: ctx.now,
         nowTs: ctx.nowTs,
         reader: ctx.store,
+        attributes: () => touchedAttributes(req, found.resource, address),
       });
       // a <subscription> needs RETRIEVE on the subscribed-to resource as well (TS-0004 7.4.8.2.1: 4103)
       if (req.op === Operation.Create && tree.types.get(req.ty!)?.createNeedsRetrieve)
@@ -412,7 +453,9 @@ export class Dispatcher {
       }))
     )
       throw notFound('the target does not match the filter criteria');
-    return handler.execute(this.deps, req, target);
+    const result = await handler.execute(this.deps, req, target);
+    // a grant limited to attributes (aca): the created / updated resource is shown as far as it goes
+    return granted === true ? result : limitedTo(result, granted);
   }
 
   /**

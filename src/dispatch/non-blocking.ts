@@ -68,6 +68,11 @@ export interface NonBlockingOptions {
 const LEASE_MS = 60_000;
 /** how often pending <request>s of other processes are looked at (their holder may be gone) */
 const ADOPT_EVERY_MS = 20_000;
+/**
+ * a pending <request> outlives its holder's lease by this much: another process takes it over only once the lease
+ * ran out (and at its next look), and the sweep must not remove it before (its rp counts from the result)
+ */
+const TAKEOVER_MS = LEASE_MS + 2 * ADOPT_EVERY_MS;
 /** setTimeout's longest delay */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
@@ -219,7 +224,9 @@ export class NonBlockingRequests {
       throw badRequest(
         `the request's oet, rset and rp need its <request> until ${toTimestamp(needed)}: longer than this CSE keeps a resource (${config.maxExpirationSeconds} s)`,
       );
-    return times.rp ? needed : this.keptFrom(resultBy, undefined);
+    const et = times.rp ? needed : this.keptFrom(resultBy, undefined);
+    // while pending it lives until a takeover could have run it (within the cap)
+    return Math.max(et, Math.min(due + TAKEOVER_MS, cap));
   }
 
   /** the end of a result recorded at `at`: rp as a time (at least MIN_KEEP_MS on), or a duration from then */
@@ -277,7 +284,9 @@ export class NonBlockingRequests {
   }
 
   private schedule(ri: string, due: number) {
-    if (this.stopped || this.running.has(ri)) return;
+    if (this.running.has(ri)) return;
+    // accepted (or taken over) while the CSE stops: released by `stop`, for the next holder
+    if (this.stopped) return void this.givenUp.add(ri);
     const old = this.waiting.get(ri);
     if (old) clearTimeout(old);
     const wait = Math.max(0, due - Date.now());
@@ -338,12 +347,16 @@ export class NonBlockingRequests {
     }
   }
 
-  /** this process holds the run of x for another lease: x is not swept while it runs (its et moves on with it) */
+  /**
+   * this process holds the run of x for another lease: x is not swept while it runs, nor before another process
+   * could take it over if this one went (its et moves on with it)
+   */
   private hold(x: StoredResource, run: RequestRun, more: Partial<RequestRun> = {}) {
-    const until = Date.now() + LEASE_MS;
-    x.internal = { ...x.internal, request: { ...run, ...more, until } };
+    const now = Date.now();
+    x.internal = { ...x.internal, request: { ...run, ...more, until: now + LEASE_MS } };
     const et = parseTimestamp(String(x.attrs.et));
-    if (et === undefined || et < until) x.attrs.et = toTimestamp(until);
+    const held = now + Math.min(TAKEOVER_MS, this.o.config.maxExpirationSeconds * 1000);
+    if (et === undefined || et < held) x.attrs.et = toTimestamp(held);
   }
 
   /** Recv-6.0 and Recv-7.0 / Recv-8.0: runs the operation, then records its response and sends it. */
@@ -380,7 +393,8 @@ export class NonBlockingRequests {
         rqi: r.attrs.rid as string,
         ...(r.attrs.org ? { fr: r.attrs.org as string } : {}),
         ...(r.attrs.pc !== undefined ? { pc: structuredClone(r.attrs.pc) as Record<string, unknown> } : {}),
-        ...(run.tkns ? { tkns: run.tkns } : {}),
+        // tkns: kept in the run's state (a <request> of an older version of this CSE kept them in mi)
+        ...(run.tkns ? { tkns: run.tkns } : Array.isArray(mi.tkns) ? { tkns: mi.tkns as string[] } : {}),
       };
       for (const k of CARRIED) if (mi[k] !== undefined) (req as unknown as Record<string, unknown>)[k] = mi[k];
       const context: RequestContext = {
@@ -471,15 +485,16 @@ export class NonBlockingRequests {
     // the mode it was answered in: 2, or flexBlocking (4) answered asynch because it named targets
     const asynch = rt?.rtv === 2 || (rt?.rtv === 4 && (rt.nu?.length ?? 0) > 0);
     const targets = expired || !asynch ? [] : (rt!.nu ?? (r.attrs.org ? [r.attrs.org as string] : []));
-    // delivered until its resultExpirationTimestamp when it has one (TS-0001 8.1.2); how long the <request>
-    // keeps the result (rp) does not bound its delivery
-    const until = rset !== undefined ? parseTimestamp(rset) : undefined;
+    const keep = r.internal?.request?.keep;
+    const kept = this.keptFrom(Date.now(), keep);
+    // delivered until its resultExpirationTimestamp when it has one (TS-0001 8.1.2); else while the <request>
+    // keeps the result, and at least --request-persistence-ms (a short rp does not cut the delivery short)
+    const until = rset !== undefined ? parseTimestamp(rset) : Math.max(kept, Date.now() + config.requestPersistenceMs);
     const entry: QueueEntry = {
       kind: 'result',
       pc: { 'm2m:rsp': { ...ors, rvi: mi.rvi } },
       ...(until !== undefined ? { until } : {}),
     };
-    const keep = r.internal?.request?.keep;
     // recorded only while this process holds the run (fenced, like the operation's mark); in the same transaction
     // the run's state (a bearer token among it) goes, and the result is kept for its rp from now
     ctx.alongside = async (tx) => {
@@ -489,11 +504,12 @@ export class NonBlockingRequests {
       const { request: _done, ...rest } = x.internal;
       if (Object.keys(rest).length > 0) x.internal = rest;
       else delete x.internal;
-      x.attrs.et = toTimestamp(this.keptFrom(Date.now(), keep));
+      x.attrs.et = toTimestamp(kept);
       await tx.update(x, before);
+      // queued under the <request>'s ri: its originator's deregistration drops what is still undelivered
       if (targets.length > 0)
         await tx.enqueue(
-          targets.map((target) => ({ target, sub: '', request: JSON.stringify(entry), created: Date.now() })),
+          targets.map((target) => ({ target, sub: r.ri, request: JSON.stringify(entry), created: Date.now() })),
         );
     };
     try {
@@ -544,6 +560,12 @@ export class NonBlockingRequests {
         for (const found of page) {
           const x = await stage.tx.lock(found.ri, 'update');
           if (!x || x.creator === undefined) continue;
+          // a registration under that AE-ID (a new AE, pending) is not the old AE's request
+          const mi = (x.attrs.mi ?? {}) as { ty?: unknown };
+          const registering = x.attrs.op === Operation.Create && mi.ty === Ty.AE;
+          if (registering && x.attrs.rs === RequestStatus.Pending && !x.internal?.request?.executed) continue;
+          // its results still queued go nowhere now (an AE registering later under the AE-ID is another)
+          await stage.tx.dropQueued(x.ri);
           if (x.attrs.rs === RequestStatus.Pending && !x.internal?.request?.started) {
             await stage.remove(x, 'owner');
             continue;

@@ -401,6 +401,35 @@ export class ResourceTree {
   }
 
   /**
+   * A RETRIEVE of r that counts (its type's retrievalCount attribute is set: a contentInstance's dcnt): takes one
+   * in a transaction with r locked, so that concurrent RETRIEVEs never take the same one; the one that takes the
+   * last deletes r (its deletion is an event like any: net 2, net 4 on its parent). Returns the version the
+   * response shows (before the count went down), or throws 4004 when r went meanwhile.
+   */
+  async countRetrieve(ctx: TypeContext, r: StoredResource): Promise<StoredResource> {
+    const attr = this.types.get(r.ty)?.retrievalCount;
+    if (attr === undefined || typeof r.attrs[attr] !== 'number') return r;
+    // the RETRIEVE's own write (a non-blocking run marks it: taken once, never twice)
+    const { shown, events } = await this.store.transaction(async (tx) => {
+      const w = this.writeContext(ctx, tx, true);
+      // the last one deletes r, which locks its parent: in the order creators lock (parent, then child)
+      if ((r.attrs[attr] as number) <= 1 && r.pi) await tx.lock(r.pi, 'update');
+      const locked = await tx.lock(r.ri, 'update');
+      if (!locked) throw notFound(`resource '${r.srn}' no longer exists`);
+      const left = locked.attrs[attr];
+      const shown: StoredResource = { ...locked, attrs: { ...locked.attrs } };
+      if (typeof left === 'number' && left > 1) {
+        const before: StoredResource = { ...locked, attrs: { ...locked.attrs } };
+        locked.attrs[attr] = left - 1;
+        await tx.update(locked, before);
+      } else if (typeof left === 'number') await this.deleteIn(w, locked, 'count');
+      return { shown, events: await this.stage(w) };
+    });
+    this.noteAll(ctx, events);
+    return shown;
+  }
+
+  /**
    * A RETRIEVE of r: a type that reports it raises 'retrievedEmpty' when r has no child, when anyone listens or
    * r is subscribed to (then staged in a transaction of its own, so its notifications are queued durably).
    */

@@ -24,8 +24,9 @@ export type ResourceEvent =
   /**
    * a resource deleted with its whole subtree (every resource whose structured name starts with `srn/`): net 2 on
    * it, net 4 on its parent. By a request, because it expired, because its container dropped it as its oldest
-   * instance past mni / mbs ('limit'), a subscription whose expirationCounter ran out ('counter'), or a <request>
-   * whose originator AE deregistered before it started ('owner'). `parent` as the transaction read it; `subscriptions`: the <subscription> resources that went with the subtree (r itself
+   * instance past mni / mbs ('limit'), a subscription whose expirationCounter ran out ('counter'), a <request>
+   * whose originator AE deregistered before it started ('owner'), or a contentInstance whose deletionCnt ran out
+   * with a RETRIEVE ('count'). `parent` as the transaction read it; `subscriptions`: the <subscription> resources that went with the subtree (r itself
    * when it is one), read before the delete (only they can tell whom to send a deletion notice, TS-0004 7.5.1.2.4)
    */
   | {
@@ -40,7 +41,7 @@ export type ResourceEvent =
   /** a RETRIEVE of a resource of a type that reports it (a container) while it had no child (net 5) */
   | { type: 'retrievedEmpty'; resource: StoredResource };
 
-export type DeleteCause = 'request' | 'expired' | 'limit' | 'counter' | 'owner';
+export type DeleteCause = 'request' | 'expired' | 'limit' | 'counter' | 'owner' | 'count';
 
 export type EventListener = (event: ResourceEvent) => void | Promise<void>;
 

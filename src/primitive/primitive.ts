@@ -137,4 +137,9 @@ export interface RequestContext {
    * poll) stops waiting, and takes nothing it could no longer hand over
    */
   signal?: AbortSignal;
+  /**
+   * set by the dispatcher: this answer cannot be produced again (a RETRIEVE that took one of a contentInstance's
+   * deletionCnt), so a binding that serves it in parts keeps it rather than running the request again
+   */
+  unrepeatable?: boolean;
 }

@@ -149,6 +149,11 @@ export interface ResourceType {
    * container without contentInstances: net 5; its subscriptions are children too, and do not count)
    */
   readonly reportsEmptyRetrieve?: number;
+  /**
+   * an attribute that counts the RETRIEVEs a resource of this type has left (a contentInstance's deletionCnt): each
+   * takes one, inside a transaction, and the one that takes the last deletes it (ResourceTree.countRetrieve)
+   */
+  readonly retrievalCount?: string;
   /** the names of this type's virtual children (TS-0004 6.8), e.g. `la` / `ol` of a container */
   readonly virtualNames?: ReadonlySet<string>;
   /** virtual children, e.g. `la` / `ol`: the resource they stand for, or a CseError */

@@ -364,6 +364,39 @@ describe('block-wise transfer (RFC 7959, TS-0008 6.5)', () => {
     expect((r.pc as { 'm2m:cin': { con: string } })['m2m:cin'].con).toBe(con);
   });
 
+  it('a contentInstance with deletionCnt 1 is retrieved whole in blocks: the later blocks come from the stored answer', async () => {
+    const c = await client.send(url(), {
+      op: Operation.Create,
+      to: 'cse-in/coapae/data',
+      fr: AE,
+      rqi: 'once-1',
+      rvi: '4',
+      ty: 4,
+      pc: { 'm2m:cin': { rn: 'once', con: 'o'.repeat(3000), dcnt: 1 } },
+    });
+    expect(c.rsc).toBe(2001);
+    const r = await client.send(url(), {
+      op: Operation.Retrieve,
+      to: 'cse-in/coapae/data/once',
+      fr: AE,
+      rqi: 'once-2',
+      rvi: '4',
+    });
+    expect(r.rsc).toBe(2000);
+    expect((r.pc as { 'm2m:cin': { con: string; dcnt: number } })['m2m:cin']).toMatchObject({
+      con: 'o'.repeat(3000),
+      dcnt: 1,
+    });
+    const again = await client.send(url(), {
+      op: Operation.Retrieve,
+      to: 'cse-in/coapae/data/once',
+      fr: AE,
+      rqi: 'once-3',
+      rvi: '4',
+    });
+    expect(again.rsc).toBe(4004);
+  });
+
   it('smaller blocks (64 bytes) chosen by the client work both ways', async () => {
     const small = new CoapClient({ ackTimeoutMs: 500, blockSize: 64 });
     try {

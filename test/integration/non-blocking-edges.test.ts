@@ -173,6 +173,68 @@ describe("the <request>'s lifetime", () => {
   });
 });
 
+describe('what outlives whom', () => {
+  it('a pending <request> lives until another process could take it over, whatever its rp', async () => {
+    const AE = 'Cedgepend';
+    await register(AE, 'edgepend');
+    const ack = await c({ path: '/cse-in/edgepend?rt=1&rp=1000', fr: AE, headers: { 'X-M2M-OET': '3000' } });
+    expect(ack.rsc).toBe(1001);
+    const pending = (await c({ path: `/${ack.body['m2m:uri']}`, fr: AE })).body['m2m:req'];
+    expect(pending.rs).toBe(RequestStatus.Pending);
+    // its holder's lease (60 s past its oet) and two looks of the others (20 s each)
+    expect(parseTimestamp(pending.et)! - Date.now()).toBeGreaterThan(90_000);
+  });
+
+  it('an rt 2 result is delivered for a bounded time: its rset, else at least --request-persistence-ms', async () => {
+    const AE = 'Cedgebound';
+    await register(AE, 'edgebound');
+    const dead = 'http://127.0.0.1:1/never';
+    const ack = await c({ path: '/cse-in/edgebound?rt=2&rp=1000', fr: AE, headers: { 'X-M2M-RTU': dead } });
+    expect(ack.rsc).toBe(1002);
+    const ri = (ack.body['m2m:uri'] as string).split('/').pop()!;
+    let queued: Awaited<ReturnType<typeof t.cse.store.queue.pending>> = [];
+    for (let i = 0; i < 100 && queued.length === 0; i++) {
+      queued = await t.cse.store.queue.pending(dead, 10);
+      if (queued.length === 0) await sleep(25);
+    }
+    expect(queued.map((q) => q.sub)).toEqual([ri]);
+    const until = JSON.parse(queued[0]!.request).until as number;
+    expect(until - Date.now()).toBeGreaterThan(3_500_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it("an AE's deregistration drops its results still queued: a later AE of that AE-ID gets none", async () => {
+    const AE = 'Cedgequeue';
+    await register(AE, 'edgequeue', { poa: ['http://127.0.0.1:1/never'] });
+    const ack = await c({ path: '/cse-in/edgequeue?rt=2', fr: AE });
+    expect(ack.rsc).toBe(1002);
+    const ri = (ack.body['m2m:uri'] as string).split('/').pop()!;
+    const mine = async () => (await t.cse.store.queue.pending(AE, 50)).filter((q) => q.sub === ri);
+    for (let i = 0; i < 100 && (await mine()).length === 0; i++) await sleep(25);
+    expect((await mine()).length).toBe(1);
+    expect((await c({ path: '/cse-in/edgequeue', fr: AE, method: 'DELETE' })).rsc).toBe(2002);
+    expect(await mine()).toEqual([]);
+  });
+
+  it('a pending registration under the AE-ID is not cancelled by the deregistration of the AE it replaces', async () => {
+    const AE = 'Cedgereset';
+    await register(AE, 'edgereset');
+    const gone = await c({ path: '/cse-in/edgereset?rt=1', fr: AE, method: 'DELETE', headers: { 'X-M2M-OET': '500' } });
+    expect(gone.rsc).toBe(1001);
+    const again = await c({
+      path: '/cse-in?rt=1',
+      fr: AE,
+      ty: 2,
+      body: { 'm2m:ae': { rn: 'edgereset2', api: 'Nedge', rr: false, srv: ['3'] } },
+      headers: { 'X-M2M-OET': '1500' },
+    });
+    expect(again.rsc).toBe(1001);
+    const req = await settled(again.body['m2m:uri'], 'CAdmin');
+    expect(req.ors.rsc).toBe(2001);
+    expect((await c({ path: '/cse-in/edgereset2', fr: AE })).rsc).toBe(2000);
+  });
+});
+
 describe('times that cannot be met', () => {
   it('an rset before the oet is 4008 at once, blocking or not, and nothing is written', async () => {
     const AE = 'Cedgerset';

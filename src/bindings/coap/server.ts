@@ -20,7 +20,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
-import type { Operation, RequestPrimitive } from '../../primitive/primitive.js';
+import type { Operation, RequestContext, RequestPrimitive } from '../../primitive/primitive.js';
 import { CseError, RSC, badRequest, errorResponse } from '../../primitive/status.js';
 import { jsonCodec, type Serializations } from '../../serialization/index.js';
 import { reachableHosts, type ProtocolBinding } from '../binding.js';
@@ -359,6 +359,7 @@ export class CoapBinding implements ProtocolBinding {
     const transfer = `${ep}|${requestKey(msg)}`;
     let reply: Reply;
     let failed: boolean;
+    let unrepeatable = false;
     try {
       this.checkOptions(msg);
       negotiated = negotiate(msg.options, this.serializations);
@@ -380,8 +381,10 @@ export class CoapBinding implements ProtocolBinding {
         // an originator whose privilege was revoked meanwhile gets no more of the answer (the ETag tells a client
         // when the representation changed, RFC 7959 2.4); the result of any other method cannot be produced twice
         // and is served from the stored response
-        if (block2.num > 0 && msg.code !== Method.GET) {
-          const stored = this.downloads.get(transfer);
+        // (a GET whose answer cannot be produced twice, a counted RETRIEVE, was stored as well)
+        const kept = block2.num > 0 ? this.downloads.get(transfer) : undefined;
+        if (block2.num > 0 && (msg.code !== Method.GET || kept)) {
+          const stored = kept;
           if (!stored) throw new CoapLayerError(RSC.BAD_REQUEST, 'no stored response for this Block2 request', '4.00');
           if (!inRange(stored, block2)) throw beyondTheEnd(block2);
           return this.block(stored, block2);
@@ -390,7 +393,9 @@ export class CoapBinding implements ProtocolBinding {
       primitive = readRequest(msg.code, msg.options, payload, this.serializations);
       // a later block of a GET is the same client request run again: the dispatcher raises no second event for it
       const repeated = block2 !== undefined && block2.num > 0;
-      const rsp = await this.dispatcher.process(primitive, { binding: 'coap', remoteAddress: rinfo.address, repeated });
+      const context: RequestContext = { binding: 'coap', remoteAddress: rinfo.address, repeated };
+      const rsp = await this.dispatcher.process(primitive, context);
+      unrepeatable = context.unrepeatable === true;
       reply = writeResponse(rsp, primitive.op, negotiated, primitive.rvi);
       // an error answer is sent whole, whichever block was asked for
       failed = rsp.rsc >= 4000;
@@ -404,7 +409,7 @@ export class CoapBinding implements ProtocolBinding {
       const stored: Download = { reply, etag: createHash('sha1').update(reply.payload).digest().subarray(0, 4) };
       const b: Block = { num: failed ? 0 : (block2?.num ?? 0), more: false, szx };
       if (!inRange(stored, b)) return this.errorReply(beyondTheEnd(b), msg, negotiated, primitive?.op);
-      if (reply.payload.length > blockSize(szx) && msg.code !== Method.GET)
+      if (reply.payload.length > blockSize(szx) && (msg.code !== Method.GET || unrepeatable))
         this.downloads.set(transfer, stored, EXCHANGE_LIFETIME_MS);
       reply = this.block(stored, b);
     }

@@ -16,7 +16,8 @@ export interface OperationDeps {
 }
 
 /** A response without the fields the dispatcher adds (rqi, rvi, ot). */
-export type OperationResult = Omit<ResponsePrimitive, 'rqi'>;
+/** `once`: the answer cannot be produced again (a RETRIEVE that took one of a contentInstance's dcnt) */
+export type OperationResult = Omit<ResponsePrimitive, 'rqi'> & { once?: true };
 
 /**
  * What the dispatcher hands an operation handler: the target found (it exists, and the originator may perform

@@ -31,22 +31,28 @@ export const retrieve: OperationHandler = {
     const rcn = effectiveResultContent(req.op, req.rcn);
     const type = tree.typeOf(target.resource.ty);
     await type.checkAccess?.(ctx, target.resource, 'retrieve');
-    const resource = type.present ? type.present(ctx, target.resource) : target.resource;
-
     const atrl = address.attribute ? [address.attribute] : (req.atrl ?? attributeList(req.pc));
     if (atrl) {
-      // partial retrieve: only the named attributes (TS-0004 7.3.3.6)
-      const spec = tree.schema.spec(resource.ty)!;
-      const picked: Record<string, unknown> = {};
-      for (const name of atrl) {
+      // partial retrieve: only the named attributes (TS-0004 7.3.3.6); checked before a count is taken
+      const spec = tree.schema.spec(target.resource.ty)!;
+      for (const name of atrl)
         if (!spec.attributes.has(name)) throw badRequest(`attribute '${name}' is not defined for ${spec.ln}`);
-        if (resource.attrs[name] !== undefined) picked[name] = resource.attrs[name];
-      }
-      if (Object.keys(picked).length === 0)
+      const shown = type.present ? type.present(ctx, target.resource) : target.resource;
+      if (!atrl.some((name) => shown.attrs[name] !== undefined))
         throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
+    }
+    // a RETRIEVE of an instance that counts them (dcnt) takes one now, once it is bound to succeed; a client's
+    // repeat of it takes none. Its answer cannot be produced again (`once`: a binding serving it in parts keeps it)
+    const counted = repeated ? target.resource : await tree.countRetrieve(ctx, target.resource);
+    const once = counted !== target.resource ? { once: true as const } : {};
+    const resource = type.present ? type.present(ctx, counted) : counted;
+
+    if (atrl) {
+      const picked: Record<string, unknown> = {};
+      for (const name of atrl) if (resource.attrs[name] !== undefined) picked[name] = resource.attrs[name];
       // only a RETRIEVE that succeeds is an event, and only once per client request
       if (!virtual && !repeated) await tree.retrieved(ctx, target.resource);
-      return { rsc: RSC.OK, pc: shaper.wrap(resource, picked) };
+      return { rsc: RSC.OK, pc: shaper.wrap(resource, picked), ...once };
     }
     if (filter && WITH_CHILDREN.has(rcn)) {
       // the filter selects the listed descendants, not the target (TS-0001 10.2.6.2: RETRIEVE privilege on each)
@@ -65,7 +71,7 @@ export const retrieve: OperationHandler = {
       });
       const pc = shaper.listing(resource, rcn, found.resources, req.drt);
       if (!virtual && !repeated) await tree.retrieved(ctx, resource);
-      return found.more ? { rsc: RSC.OK, pc, cnst: 1, cnot: found.next } : { rsc: RSC.OK, pc };
+      return found.more ? { rsc: RSC.OK, pc, cnst: 1, cnot: found.next, ...once } : { rsc: RSC.OK, pc, ...once };
     }
     const { pc, partial, next } = await shaper.shape(resource, rcn, {
       drt: req.drt,
@@ -74,12 +80,12 @@ export const retrieve: OperationHandler = {
       nowTs: ctx.nowTs,
     });
     if (!virtual && !repeated) await tree.retrieved(ctx, resource);
-    return partial ? { rsc: RSC.OK, pc, cnst: 1, cnot: next } : { rsc: RSC.OK, pc };
+    return partial ? { rsc: RSC.OK, pc, cnst: 1, cnot: next, ...once } : { rsc: RSC.OK, pc, ...once };
   },
 };
 
 /** A RETRIEVE may carry `{"m2m:atrl": [...]}` as its content (TS-0004 7.3.3.6). */
-function attributeList(pc: Record<string, unknown> | undefined): string[] | undefined {
+export function attributeList(pc: Record<string, unknown> | undefined): string[] | undefined {
   if (!pc) return undefined;
   const list = pc['m2m:atrl'];
   if (list === undefined) throw badRequest('the content of a RETRIEVE can only be m2m:atrl');
