@@ -29,6 +29,16 @@ import type { TestCse } from './cse.js';
 import { mqttPeer, primitiveCodec, type MqttPeer } from './mqtt.js';
 
 export type BindingName = 'http' | 'coap' | 'mqtt';
+
+/** every binding, each with two of its serializations: the matrix a request option or attribute is tested over */
+export const BINDING_FORMATS: readonly [BindingName, Format][] = [
+  ['http', 'json'],
+  ['http', 'xml'],
+  ['coap', 'json'],
+  ['coap', 'cbor'],
+  ['mqtt', 'json'],
+  ['mqtt', 'xml'],
+];
 export type Op = 'create' | 'retrieve' | 'update' | 'delete' | 'notify';
 
 export interface NeutralRequest {

@@ -7,8 +7,7 @@
  * attribute names is refused when the ACP is written (4000).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Format } from '../../src/serialization/index.js';
-import { bindingClient, type BindingClient, type BindingName } from '../helpers/binding-client.js';
+import { BINDING_FORMATS, bindingClient, type BindingClient } from '../helpers/binding-client.js';
 import { startTestCse, type TestCse } from '../helpers/cse.js';
 
 let t: TestCse;
@@ -20,14 +19,7 @@ afterAll(() => t.stop());
 const ALL = 63;
 const [R, U, D, DISC] = [2, 4, 8, 32];
 
-const CASES: [BindingName, Format][] = [
-  ['http', 'json'],
-  ['http', 'xml'],
-  ['coap', 'cbor'],
-  ['mqtt', 'json'],
-];
-
-describe.each(CASES)('accessControlAttributes over %s in %s', (binding, format) => {
+describe.each(BINDING_FORMATS)('accessControlAttributes over %s in %s', (binding, format) => {
   let c: BindingClient;
   const owner = `Cacaown${binding}${format}`;
   const other = `Cacaoth${binding}${format}`;

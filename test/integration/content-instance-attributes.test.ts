@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTimestamp, toTimestamp } from '../../src/primitive/time.js';
-import type { Format } from '../../src/serialization/index.js';
-import { bindingClient, type BindingClient, type BindingName } from '../helpers/binding-client.js';
+import { BINDING_FORMATS, bindingClient, type BindingClient } from '../helpers/binding-client.js';
 import { startTestCse, type TestCse } from '../helpers/cse.js';
 
 let t: TestCse;
@@ -16,16 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const CASES: [BindingName, Format][] = [
-  ['http', 'json'],
-  ['http', 'xml'],
-  ['coap', 'json'],
-  ['coap', 'cbor'],
-  ['mqtt', 'json'],
-  ['mqtt', 'xml'],
-];
-
-describe.each(CASES)('over %s in %s', (binding, format) => {
+describe.each(BINDING_FORMATS)('over %s in %s', (binding, format) => {
   let c: BindingClient;
   const AE = `Ccinr${binding}${format}`;
   const aeRn = `cinr${binding}${format}`;

@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toTimestamp } from '../../src/primitive/time.js';
-import type { Format } from '../../src/serialization/index.js';
-import { bindingClient, type BindingClient, type BindingName } from '../helpers/binding-client.js';
+import { BINDING_FORMATS, bindingClient, type BindingClient } from '../helpers/binding-client.js';
 import { startTestCse, type TestCse } from '../helpers/cse.js';
 import { HttpReceiver } from '../helpers/receiver.js';
 
@@ -24,15 +23,6 @@ afterAll(async () => {
 
 const at = (ms: number) => toTimestamp(Date.now() + ms).slice(0, 15);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const CASES: [BindingName, Format][] = [
-  ['http', 'json'],
-  ['http', 'xml'],
-  ['coap', 'json'],
-  ['coap', 'cbor'],
-  ['mqtt', 'json'],
-  ['mqtt', 'xml'],
-];
 
 describe('--request-max', () => {
   it('bounds the <request>s also against concurrent non-blocking requests; flexBlocking is answered blocking then', async () => {
@@ -104,7 +94,7 @@ describe('a request being executed', () => {
   });
 });
 
-describe.each(CASES)('over %s in %s', (binding, format) => {
+describe.each(BINDING_FORMATS)('over %s in %s', (binding, format) => {
   let c: BindingClient;
   const AE = `Cnb${binding}${format}`;
   const aeRn = `nb${binding}${format}`;
