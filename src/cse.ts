@@ -159,6 +159,9 @@ export class Cse {
       lt: now,
       cst: IN_CSE,
       csi: c.cseId,
+      // the M2M-SP-ID in its one (absolute) form (TS-0001 Table 7.2-1) and, this CSE being the IN-CSE, its IN-CSE-ID
+      spi: `//${c.spId}`,
+      ici: c.cseId,
       srt: [...this.tree.types.keys()].sort((a, b) => a - b),
       poa,
       srv: c.releaseVersions,

@@ -216,6 +216,24 @@ export const contentInstanceTps: TestPurpose[] = [
     },
   },
 
+  {
+    id: 'TP/oneM2M/CSE/DMR/RET/102',
+    purpose:
+      'a RETRIEVE with rvi 3 of a <contentInstance> with deletionCnt (dcnt) answers without dcnt, an attribute release 3 does not define',
+    clauses: ['TS-0004 Table 6.4.2-1 (rvi: the release the primitive complies with)', 'release 4: deletionCnt'],
+    local: 'TS-0018 V3 has no TP for the attributes of later releases',
+    async run(t) {
+      const { ae, cnt } = await aeWithContainer(t);
+      const rn = t.uniq('cin-');
+      const made = await t.create(cnt.path, ae.aei, CIN, { 'm2m:cin': { rn, con: 'x', dcnt: 5 } }, { rvi: '4' });
+      expectRsc(made, 2001, 'the instance with dcnt 5');
+      const r3 = await t.retrieve(`${cnt.path}/${rn}`, ae.aei, { rvi: '3' });
+      expectRsc(r3, 2000, 'the release 3 RETRIEVE');
+      expectAbsent(resourceOf(r3, 'm2m:cin'), ['dcnt'], 'the release 3 representation');
+      expectEqual(resourceOf(r3, 'm2m:cin').con, 'x', 'con');
+    },
+  },
+
   // ---------------------------------------------------------------- UPDATE
   {
     id: 'TP/oneM2M/CSE/DMR/UPD/011',

@@ -488,6 +488,23 @@ export const securityTps: TestPurpose[] = [
     },
   },
   {
+    id: 'TP/oneM2M/CSE/SEC/ACP/108',
+    local: 'release 4 custodian (cstn); TS-0018 V3 has no TP for it',
+    purpose:
+      'a <container> without acpi whose custodian (cstn) is another AE: the custodian may RETRIEVE it, its creator no more (4103)',
+    clauses: ['TS-0001 9.6.1.3.2 (the default access policy)', 'release 4: custodian'],
+    async run(t) {
+      const owner = await t.registerAe();
+      const custodian = await t.registerAe();
+      const rn = t.uniq('cnt-');
+      const made = await t.create(owner.path, owner.aei, CNT, { 'm2m:cnt': { rn, cstn: custodian.aei } }, { rvi: '4' });
+      expectRsc(made, 2001, 'the container with a custodian');
+      const path = `${owner.path}/${rn}`;
+      expectRsc(await t.retrieve(path, custodian.aei, { rvi: '4' }), 2000, 'RETRIEVE by the custodian');
+      expectRsc(await t.retrieve(path, owner.aei, { rvi: '4' }), 4103, 'RETRIEVE by the creator');
+    },
+  },
+  {
     id: 'TP/oneM2M/CSE/SEC/ACP/CRE/101',
     local: 'TS-0004 6.3.4.2.29: acop is a sum of 1..32, so 1..63; no ATS TP for other values',
     purpose: 'an <accessControlPolicy> with an acop outside 1..63 (0, 64, -1, a string) is rejected with 4000',

@@ -9,7 +9,7 @@
  * - with acpi: permit-overrides over the privileges (pv) of every linked ACP (TS-0003 7.1.5); changing acpi
  *   itself is judged by the selfPrivileges (pvs) of the ACPs linked now (TS-0001 Table 9.6.1.3.2-1);
  * - without acpi (absent or empty): the default access policy, only the originator of the CREATE
- *   (TS-0001 9.6.1.3.2);
+ *   (TS-0001 9.6.1.3.2), or the custodian (cstn) in its place once the resource has one (release 4);
  * - the CSEBase's acpi is configured (--cse-acpi); without one the system policy applies: any originator may
  *   RETRIEVE, DISCOVER and NOTIFY it, only the admin may do more (TS-0001 9.6.1.3.2 "fixed by the system").
  *
@@ -178,8 +178,11 @@ export class AccessControl {
     const byRi = governing.internal?.acpi;
     const acpi = byRi ?? (Array.isArray(governing.attrs.acpi) ? (governing.attrs.acpi as unknown[]) : []);
     if (acpi.length === 0) {
-      const creator = governing.creator ? this.originators.absolute(governing.creator) : this.admin;
-      if (originator === creator) return true;
+      // the custodian, once one is set (release 4), holds what the creator held (ACME reads it the same way;
+      // the release 4 clause is not in the project's library)
+      const cstn = governing.attrs.cstn;
+      const owner = typeof cstn === 'string' && cstn !== '' ? cstn : governing.creator;
+      if (originator === (owner ? this.originators.absolute(owner) : this.admin)) return true;
       // the CSEBase without a configured acpi: a system policy (TS-0001 9.6.1.3.2 "fixed by the system") lets every
       // originator read it, discover below it and notify it
       return governing.ty === Ty.CSEBase && (req.op & CSE_BASE_DEFAULT) !== 0;

@@ -50,6 +50,7 @@ import { update } from './operations/update.js';
 import { NonBlockingRequests, type RequestTimes } from './non-blocking.js';
 import { checkParameters } from './parameters.js';
 import { checkRegistered } from './registration.js';
+import { ReleaseView } from '../schema/release.js';
 
 /** the handler of each operation */
 const HANDLERS: Partial<Record<number, OperationHandler>> = {
@@ -216,6 +217,8 @@ export class Dispatcher {
   readonly access: AccessControl;
   private readonly originators: Originators;
   private readonly tokens: TokenVerifier;
+  /** a response complies with the request's release (rvi): what later releases added is left out */
+  private readonly releaseView: ReleaseView;
 
   /** the non-blocking requests and their <request> resources (src/dispatch/non-blocking.ts) */
   readonly nonBlocking: NonBlockingRequests;
@@ -231,6 +234,7 @@ export class Dispatcher {
     this.originators = new Originators(deps.config);
     this.access = new AccessControl(deps.tree.store, deps.tree.schema, deps.config, this.originators);
     this.tokens = new TokenVerifier(deps.config);
+    this.releaseView = new ReleaseView(deps.tree.schema);
     this.nonBlocking = new NonBlockingRequests({
       tree: deps.tree,
       config: deps.config,
@@ -305,6 +309,7 @@ export class Dispatcher {
       };
     const { once, ...answer } = result;
     if (once && context) context.unrepeatable = true;
+    if (req.rvi !== undefined && answer.pc !== undefined) answer.pc = this.releaseView.content(answer.pc, req.rvi);
     const rsp: ResponsePrimitive = { ...answer, rqi: req.rqi ?? '' };
     rsp.rvi = req.rvi ?? this.config.releaseVersions[this.config.releaseVersions.length - 1];
     rsp.ot = toTimestamp(Date.now());

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { CseError, RSC } from '../primitive/status.js';
+import { geoCoordinatesError } from './geo.js';
 
 export type Optionality = 'M' | 'O' | 'NP';
 /** multiplicity: 1, 0..1, 1 list, 0..1 list */
@@ -61,6 +62,18 @@ export class SchemaRegistry {
     for (const [sn, a] of Object.entries(dictionary)) this.attributeLongNames.set(sn, a.ln);
 
     const ajv = new Ajv({ allErrors: false, strict: false });
+    // m2m:geoCoordinates: crd must be the coordinates of the geometry typ names (src/schema/geo.ts)
+    ajv.addKeyword({
+      keyword: 'geoCoordinates',
+      type: 'object',
+      errors: true,
+      validate: function check(_schema: unknown, data: { typ?: unknown; crd?: unknown }) {
+        if (typeof data.typ !== 'number' || typeof data.crd !== 'string') return true; // reported by its members
+        const message = geoCoordinatesError({ typ: data.typ, crd: data.crd });
+        if (message) (check as { errors?: unknown[] }).errors = [{ keyword: 'geoCoordinates', message, params: {} }];
+        return message === undefined;
+      },
+    });
     for (const [name, schema] of Object.entries(types)) ajv.addSchema(schema, `t:${name}`);
 
     // every type implemented is a type of TS-0004 Table 6.3.4.2.1-1 under its own number and name
@@ -114,6 +127,21 @@ export class SchemaRegistry {
   }
 
   /**
+   * Attribute `sn` of a type as the originator's release (rvi) knows it; 4000 when the type does not define it, or
+   * when a later release added it (TS-0004 7.3.3.3 / 7.3.3.4: "an attribute not listed in the table" of its release).
+   */
+  attribute(spec: ResourceTypeSpec, sn: string, rvi: string | undefined): AttributeSpec {
+    const a = spec.attributes.get(sn);
+    if (!a) throw new CseError(RSC.BAD_REQUEST, `attribute '${sn}' is not defined for ${spec.ln}`);
+    if (a.since && rvi !== undefined && releaseBefore(rvi, a.since))
+      throw new CseError(
+        RSC.BAD_REQUEST,
+        `attribute '${sn}' (${a.ln}) of ${spec.ln} is defined from release ${a.since} on, not in release ${rvi} (rvi)`,
+      );
+    return a;
+  }
+
+  /**
    * Validates the attributes of a CREATE or UPDATE request (TS-0004 7.3.3.3 / 7.3.3.4): an unknown attribute,
    * an NP attribute, a missing mandatory attribute, a null on create or on a mandatory attribute, a wrong type or
    * value: 4000 with a message naming the attribute. With the request's release version (rvi), an attribute a
@@ -125,13 +153,7 @@ export class SchemaRegistry {
     if (!spec) throw new CseError(RSC.NOT_IMPLEMENTED, `resource type ${ty} is not supported`);
     const key = op === 'create' ? 'oc' : 'ou';
     for (const [sn, value] of Object.entries(attrs)) {
-      const a = spec.attributes.get(sn);
-      if (!a) throw new CseError(RSC.BAD_REQUEST, `attribute '${sn}' is not defined for ${spec.ln}`);
-      if (a.since && rvi !== undefined && releaseBefore(rvi, a.since))
-        throw new CseError(
-          RSC.BAD_REQUEST,
-          `attribute '${sn}' (${a.ln}) of ${spec.ln} is defined from release ${a.since} on, not in release ${rvi} (rvi)`,
-        );
+      const a = this.attribute(spec, sn, rvi);
       // cr is the one NP attribute a request may carry, as null, to ask for the creator (TS-0004 7.3.3.3)
       if (sn === 'cr') {
         if (op === 'create' && value === null) continue;
@@ -151,7 +173,9 @@ export class SchemaRegistry {
     }
     const validate = this.validators.get(ty)![op];
     if (!validate(attrs)) {
-      const e = validate.errors![0]!;
+      // the error of the value's own type, not that it is no null (every attribute is null or its type)
+      const errors = validate.errors!;
+      const e = errors.find((x) => x.keyword !== 'anyOf' && !x.schemaPath.endsWith('/anyOf/0/type')) ?? errors[0]!;
       const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'content';
       throw new CseError(RSC.BAD_REQUEST, `invalid value of '${where}': ${e.message ?? 'invalid'}`);
     }

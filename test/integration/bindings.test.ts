@@ -217,11 +217,17 @@ describe.each(BINDINGS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('ove
     expect([unserved.rsc, unserved.body['m2m:dbg']]).toEqual([5001, expect.stringContaining('flexContainer')]);
     // the CSEBase's currentTime is the time of the retrieve, also in a partial retrieve
     const before = toTimestamp(Date.now() - 1000);
-    const cb = (await c.request({ path: '/cse-in', fr: AE })).body['m2m:cb'];
+    const cb = (await c.request({ path: '/cse-in', fr: AE, rvi: '4' })).body['m2m:cb'];
     expect(cb.ctm > before && cb.ctm <= toTimestamp(Date.now() + 1000), cb.ctm).toBe(true);
-    const ctm = (await c.request({ path: '/cse-in', fr: AE, query: 'atrl=ctm' })).body['m2m:cb'];
+    const ctm = (await c.request({ path: '/cse-in', fr: AE, rvi: '4', query: 'atrl=ctm' })).body['m2m:cb'];
     expect(Object.keys(ctm)).toEqual(['ctm']);
     expect(ctm.ctm >= cb.ctm).toBe(true);
+    // a release 3 originator: ctm is no attribute of its CSEBase (TS-0004 Table 6.4.2-1: the response complies
+    // with its rvi)
+    const r3 = await c.request({ path: '/cse-in', fr: AE, rvi: '3' });
+    expect([r3.rsc, r3.body['m2m:cb'].ctm, r3.body['m2m:cb'].csi]).toEqual([2000, undefined, '/id-in']);
+    const atrl3 = await c.request({ path: '/cse-in', fr: AE, rvi: '3', query: 'atrl=ctm' });
+    expect([atrl3.rsc, atrl3.body['m2m:dbg']]).toEqual([4000, expect.stringContaining('release 4')]);
     expect(cb.srt).toContain(17);
     // a <request> is made by the CSE alone (TS-0004 7.4.12.2.1)
     expect((await c.request({ path: '/cse-in', fr: AE, ty: 17, body: { 'm2m:req': {} } })).rsc).toBe(4005);

@@ -60,9 +60,9 @@ describe.each(BINDING_FORMATS)('over %s in %s', (binding, format) => {
     expect(found.rsc).toBe(2000);
     const listed = await c.request({ path: cnt, fr: AE, query: 'fu=1&ty=4' });
     expect(listed.rsc).toBe(2000);
-    const la = await c.request({ path: `${cnt}/la`, fr: AE });
+    const la = await c.request({ path: `${cnt}/la`, fr: AE, rvi: '4' });
     expect([la.rsc, la.body['m2m:cin'].rn, la.body['m2m:cin'].dcnt]).toEqual([2000, `i${n}`, 2]);
-    const partial = await c.request({ path: `${cnt}/la`, fr: AE, query: 'atrl=dcnt' });
+    const partial = await c.request({ path: `${cnt}/la`, fr: AE, rvi: '4', query: 'atrl=dcnt' });
     expect([partial.rsc, partial.body['m2m:cin']]).toEqual([2000, { dcnt: 1 }]);
     expect((await c.request({ path: `${cnt}/i${n}`, fr: AE })).rsc).toBe(4004);
   });
@@ -72,7 +72,9 @@ describe.each(BINDING_FORMATS)('over %s in %s', (binding, format) => {
     const path = `${cnt}/i${n}`;
     expect((await c.request({ path, fr: AE, query: 'atrl=foo' })).rsc).toBe(4000);
     expect((await c.request({ path, fr: AE, query: 'atrl=conr' })).rsc).toBe(4004);
-    const r = await c.request({ path, fr: AE });
+    // dcnt is no attribute of a release 3 contentInstance
+    expect((await c.request({ path, fr: AE, rvi: '3', query: 'atrl=dcnt' })).rsc).toBe(4000);
+    const r = await c.request({ path, fr: AE, rvi: '4' });
     expect([r.rsc, r.body['m2m:cin']?.dcnt]).toEqual([2000, 2]);
   });
 
@@ -85,7 +87,7 @@ describe.each(BINDING_FORMATS)('over %s in %s', (binding, format) => {
     expect(rel.rsc).toBe(2001);
     const dgt = parseTimestamp(rel.body['m2m:cin'].dgt)!;
     expect(Math.abs(dgt - (Date.now() - 60_000))).toBeLessThan(5000);
-    const back = await c.request({ path: `${cnt}/i${n}`, fr: AE, query: 'atrl=dgt' });
+    const back = await c.request({ path: `${cnt}/i${n}`, fr: AE, rvi: '5', query: 'atrl=dgt' });
     expect(back.body['m2m:cin']).toEqual({ dgt: toTimestamp(dgt) });
   });
 
@@ -119,7 +121,7 @@ describe('deletionCnt under concurrent RETRIEVEs', () => {
     });
     expect(made.rsc).toBe(2001);
     const codes = await Promise.all(
-      Array.from({ length: 12 }, () => c.request({ path: '/cse-in/cinrace/b/x', fr: AE })),
+      Array.from({ length: 12 }, () => c.request({ path: '/cse-in/cinrace/b/x', fr: AE, rvi: '4' })),
     );
     const shown = codes.filter((r) => r.rsc === 2000).map((r) => r.body['m2m:cin'].dcnt as number);
     expect(shown.sort()).toEqual([1, 2, 3, 4, 5]);

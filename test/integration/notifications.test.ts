@@ -273,7 +273,7 @@ describe('subscription and notification', () => {
     await rx.waitFor(2);
     let nsi: unknown;
     for (let i = 0; i < 50; i++) {
-      nsi = (await request({ path: `${path}/sub`, fr: AE })).body['m2m:sub'].nsi;
+      nsi = (await request({ path: `${path}/sub`, fr: AE, headers: { 'X-M2M-RVI': '4' } })).body['m2m:sub'].nsi;
       if ((nsi as { rqs: number }[])?.[0]?.rqs === 2) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -35,8 +35,7 @@ export const retrieve: OperationHandler = {
     if (atrl) {
       // partial retrieve: only the named attributes (TS-0004 7.3.3.6); checked before a count is taken
       const spec = tree.schema.spec(target.resource.ty)!;
-      for (const name of atrl)
-        if (!spec.attributes.has(name)) throw badRequest(`attribute '${name}' is not defined for ${spec.ln}`);
+      for (const name of atrl) tree.schema.attribute(spec, name, req.rvi);
       const shown = type.present ? type.present(ctx, target.resource) : target.resource;
       if (!atrl.some((name) => shown.attrs[name] !== undefined))
         throw notFound(`the resource has none of the attributes ${atrl.join(', ')}`);
