@@ -156,6 +156,27 @@ export class AccessControl {
   }
 
   private async decide(req: AccessRequest): Promise<true | ReadonlySet<string> | false> {
+    const grant = await this.grantOf(req);
+    return grant === true || grant === false ? grant : covers(grant, req);
+  }
+
+  /**
+   * What the originator may RETRIEVE of r: true (all of it), the attributes rules limited by aca grant, or false.
+   * A notification carries that much of its resource (src/notification/matcher.ts).
+   */
+  async retrieveGrant(
+    base: Omit<AccessRequest, 'target' | 'op' | 'ty' | 'acpiUpdate' | 'attributes'>,
+    r: StoredResource,
+  ): Promise<true | ReadonlySet<string> | false> {
+    if (base.originator.isAdmin) return true;
+    const g = await this.governing(r, base.reader ?? this.store);
+    if (!g) return false;
+    const grant = await this.grantOf({ ...base, target: g, op: Privilege.Retrieve });
+    return grant === true || grant === false || grant.size > 0 ? grant : false;
+  }
+
+  /** the grant before it is held against what the operation touches (`covers`) */
+  private async grantOf(req: AccessRequest): Promise<true | ReadonlySet<string> | false> {
     const { absolute: originator, isAdmin, authenticated } = req.originator;
     if (originator === '') return false;
     if (isAdmin) return true;
@@ -172,7 +193,7 @@ export class AccessControl {
       now: req.now,
     };
     // an <accessControlPolicy> is governed by its own selfPrivileges (TS-0003 7.1.1)
-    if (governing.ty === Ty.accessControlPolicy) return covers(this.grant(governing.attrs.pvs, facts), req);
+    if (governing.ty === Ty.accessControlPolicy) return this.grant(governing.attrs.pvs, facts);
     // the ACPs by the ris they had when acpi was written; the CSEBase's configured acpi (and a resource written
     // before ris were kept) by the names it holds
     const byRi = governing.internal?.acpi;
@@ -202,7 +223,7 @@ export class AccessControl {
         for (const a of grant) limited.add(a);
       }
     }
-    return limited ? covers(limited, req) : false;
+    return limited ?? false;
   }
 
   /**

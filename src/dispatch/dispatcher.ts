@@ -264,10 +264,14 @@ export class Dispatcher {
    * Whether originator `id` may retrieve `r` now: the decision a notification's content needs (src/notification/
    * sends only what its subscription's creator could retrieve), taken here like every access decision.
    */
-  async mayRetrieve(id: string, r: StoredResource, reader: StoreReader, now: number): Promise<boolean> {
+  async mayRetrieve(
+    id: string,
+    r: StoredResource,
+    reader: StoreReader,
+    now: number,
+  ): Promise<true | ReadonlySet<string> | false> {
     const originator = this.originators.identify(id);
-    const visible = this.access.childFilter({ originator, now, nowTs: toTimestamp(now), reader }, Privilege.Retrieve);
-    return visible ? visible(r) : true;
+    return this.access.retrieveGrant({ originator, now, nowTs: toTimestamp(now), reader }, r);
   }
 
   /**

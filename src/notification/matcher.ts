@@ -40,7 +40,13 @@ interface Enc {
 }
 
 /** Whether the originator `id` may retrieve `r` (read through `reader`, at `now` ms): the access decision. */
-export type MayRetrieve = (id: string, r: StoredResource, reader: StoreReader, now: number) => Promise<boolean>;
+/** what originator `id` may retrieve of r: all of it, the attributes an aca-limited grant covers, or nothing */
+export type MayRetrieve = (
+  id: string,
+  r: StoredResource,
+  reader: StoreReader,
+  now: number,
+) => Promise<true | ReadonlySet<string> | false>;
 
 export class Matcher {
   /** compiled enc conditions by subscription ri and lt (an UPDATE of the subscription changes lt) */
@@ -67,10 +73,21 @@ export class Matcher {
     const notify = async (sub: StoredResource, net: number, about: StoredResource, changed?: readonly string[]) => {
       if (counters.get(sub.ri) === 'gone') return;
       if (!(await this.matches(tx, sub, net, about, changed))) return;
-      // only what the subscriber may retrieve, decided now (a child under another policy, a policy changed since
-      // the subscription was made). The deleted resource of net 2 is not asked again: its policies may have gone
-      // with it, and the subscriber could retrieve it when it subscribed
-      if (net !== 2 && sub.creator && !(await this.mayRetrieve(sub.creator, about, tx, now))) return;
+      // only what the subscriber (its creator, or its custodian once it has one) may retrieve, decided now (a child
+      // under another policy, a policy changed since the subscription was made); under rules limited to attributes
+      // (aca) only those, and nothing when the resource has none of them. The deleted resource of net 2 is not
+      // asked again: its policies may have gone with it, and the subscriber could retrieve it when it subscribed
+      const cstn = sub.attrs.cstn;
+      const subscriber = typeof cstn === 'string' && cstn !== '' ? cstn : sub.creator;
+      if (net !== 2 && subscriber) {
+        const grant = await this.mayRetrieve(subscriber, about, tx, now);
+        if (grant === false) return;
+        if (grant !== true) {
+          const granted = Object.keys(about.attrs).filter((k) => grant.has(k));
+          if (granted.length === 0) return;
+          about = { ...about, attrs: Object.fromEntries(granted.map((k) => [k, about.attrs[k]])) };
+        }
+      }
       add(sub, this.entryOf(sub, net, about, changed), (sub.attrs.nu as string[] | undefined) ?? []);
       await this.count(stage, sub, counters, (s) => this.deletion(s, add));
     };

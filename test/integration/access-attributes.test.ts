@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINDING_FORMATS, bindingClient, type BindingClient } from '../helpers/binding-client.js';
 import { startTestCse, type TestCse } from '../helpers/cse.js';
+import { HttpReceiver } from '../helpers/receiver.js';
 
 let t: TestCse;
 beforeAll(async () => {
@@ -138,6 +139,72 @@ describe.each(BINDING_FORMATS)('accessControlAttributes over %s in %s', (binding
         },
       });
       expect(r.rsc, JSON.stringify(aca)).toBe(4000);
+    }
+  });
+});
+
+describe('notifications under a grant limited to attributes', () => {
+  it('carry only the granted attributes of the resource, and nothing of one that has none of them', async () => {
+    const receiver = await HttpReceiver.start();
+    const c = bindingClient('http', t);
+    const owner = 'Cacanown';
+    const subscriber = 'Cacansub';
+    try {
+      for (const [fr, rn] of [
+        [owner, 'acanown'],
+        [subscriber, 'acansub'],
+      ] as const) {
+        const ae = { 'm2m:ae': { rn, api: 'Naca', rr: false, srv: ['4'] } };
+        expect((await c.request({ path: '/cse-in', fr, ty: 2, body: ae })).rsc).toBe(2001);
+      }
+      const acp = async (rn: string, grant: Record<string, unknown>) => {
+        const r = await c.request({
+          path: '/cse-in/acanown',
+          fr: owner,
+          ty: 1,
+          rvi: '4',
+          body: {
+            'm2m:acp': {
+              rn,
+              pv: {
+                acr: [
+                  { acor: [owner], acop: ALL },
+                  { acor: [subscriber], acop: R, ...grant },
+                ],
+              },
+              pvs: { acr: [{ acor: [owner], acop: ALL }] },
+            },
+          },
+        });
+        expect(r.rsc, JSON.stringify(r.body)).toBe(2001);
+        return r.body['m2m:acp'].ri as string;
+      };
+      // the subscriber may retrieve the AE (and subscribe to it), but of the containers below it only lbl
+      const whole = await acp('whole', { acop: 1 | R });
+      const limited = await acp('limited', { aca: ['lbl'] });
+      const ae = { 'm2m:ae': { acpi: [whole] } };
+      expect((await c.request({ path: '/cse-in/acanown', fr: owner, op: 'update', body: ae })).rsc).toBe(2004);
+      const sub = { 'm2m:sub': { rn: 'sub', nu: [receiver.url], enc: { net: [3] } } };
+      const made = await c.request({ path: '/cse-in/acanown', fr: subscriber, ty: 23, body: sub });
+      expect(made.rsc, JSON.stringify(made.body)).toBe(2001);
+      const before = receiver.received.length; // the verification request
+      for (const [rn, lbl] of [
+        ['shown', ['a']],
+        ['none', undefined],
+        ['also', ['b']],
+      ] as const) {
+        const cnt = { 'm2m:cnt': { rn, acpi: [limited], mni: 3, ...(lbl ? { lbl } : {}) } };
+        expect((await c.request({ path: '/cse-in/acanown', fr: owner, ty: 3, body: cnt })).rsc).toBe(2001);
+      }
+      await receiver.waitFor(before + 2);
+      await new Promise((r) => setTimeout(r, 300));
+      const reps = receiver.bodies
+        .slice(before)
+        .map((b) => (b as { 'm2m:sgn': { nev: { rep: unknown } } })['m2m:sgn'].nev.rep);
+      expect(reps).toEqual([{ 'm2m:cnt': { lbl: ['a'] } }, { 'm2m:cnt': { lbl: ['b'] } }]);
+    } finally {
+      await c.close();
+      await receiver.close();
     }
   });
 });
