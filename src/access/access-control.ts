@@ -199,10 +199,7 @@ export class AccessControl {
     const byRi = governing.internal?.acpi;
     const acpi = byRi ?? (Array.isArray(governing.attrs.acpi) ? (governing.attrs.acpi as unknown[]) : []);
     if (acpi.length === 0) {
-      // the custodian, once one is set (release 4), holds what the creator held (ACME reads it the same way;
-      // the release 4 clause is not in the project's library)
-      const cstn = governing.attrs.cstn;
-      const owner = typeof cstn === 'string' && cstn !== '' ? cstn : governing.creator;
+      const owner = ownerOf(governing);
       if (originator === (owner ? this.originators.absolute(owner) : this.admin)) return true;
       // the CSEBase without a configured acpi: a system policy (TS-0001 9.6.1.3.2 "fixed by the system") lets every
       // originator read it, discover below it and notify it
@@ -279,6 +276,15 @@ export class AccessControl {
 }
 
 const NOTHING: ReadonlySet<string> = new Set();
+
+/**
+ * Who holds a resource's default privileges: its custodian once one is set (release 4; ACME reads it the same way,
+ * the release 4 clause is not in the project's library), else its creator.
+ */
+export function ownerOf(r: StoredResource): string | undefined {
+  const cstn = r.attrs.cstn;
+  return typeof cstn === 'string' && cstn !== '' ? cstn : r.creator;
+}
 
 /**
  * a grant limited to attributes (aca) permits an operation that touches some of them and nothing else (one that

@@ -14,6 +14,7 @@
  * - subscriberURI: a deletion notice (sud) whenever a subscription goes: DELETE, expiry, its parent deleted,
  *   its counter run out (TS-0004 7.5.1.2.4).
  */
+import { ownerOf } from '../access/access-control.js';
 import type { CseConfig } from '../config.js';
 import { compileFilter, type Filter } from '../discovery/criteria.js';
 import { matchesFilter } from '../discovery/predicate.js';
@@ -77,8 +78,7 @@ export class Matcher {
       // under another policy, a policy changed since the subscription was made); under rules limited to attributes
       // (aca) only those, and nothing when the resource has none of them. The deleted resource of net 2 is not
       // asked again: its policies may have gone with it, and the subscriber could retrieve it when it subscribed
-      const cstn = sub.attrs.cstn;
-      const subscriber = typeof cstn === 'string' && cstn !== '' ? cstn : sub.creator;
+      const subscriber = ownerOf(sub);
       if (net !== 2 && subscriber) {
         const grant = await this.mayRetrieve(subscriber, about, tx, now);
         if (grant === false) return;

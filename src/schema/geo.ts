@@ -1,7 +1,7 @@
 /**
  * m2m:geoCoordinates (the release 4 `location` attribute): `crd` holds the coordinates member of a GeoJSON
  * geometry (RFC 7946 3.1) as text, of the geometry `typ` names. A value that is no such geometry is refused (4000)
- * when it is written, so that what is stored can be read back by a geo-query.
+ * when it is written: what is stored is a geometry (for the geo-query of a later release; not built yet).
  */
 
 /** m2m:geometryType */
